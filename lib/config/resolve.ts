@@ -1,0 +1,241 @@
+/**
+ * Turns a validated config into a Plan: resolves providers, virtual keys and server-side
+ * settings, applies inheritance and `override_params` merging, and enforces the security rules
+ * on client-supplied hosts and keys (SPEC §10).
+ */
+import { createHash } from 'node:crypto';
+import { ConfigError } from '../errors.js';
+import type { Inherited, Plan, PlanNode, RetryPolicy } from '../engine/plan.js';
+import type { ProviderSettings, Settings } from '../options.js';
+import { canonicalProvider } from '../providers/registry.js';
+import type { ErrorClass, JsonObject, ResolvedTarget } from '../providers/types.js';
+import type { ConfigNode } from './normalise.js';
+import { PROVIDER_SETTING_KEYS } from './schema.js';
+
+/** Client headers that are never forwarded upstream, whatever `forward_headers` says. */
+const NEVER_FORWARDED = new Set([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'api-key',
+  'x-api-key',
+  'host',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'expect',
+]);
+
+/** Where a config came from: request configs are untrusted, saved and default ones are the host's. */
+export interface PlanSource {
+  /** Name used in paths and error messages (`config`). */
+  readonly label: string;
+  /** True for configs from the host's options (may set custom hosts freely). */
+  readonly trusted: boolean;
+  /** Saved config id, when the config is a saved one. */
+  readonly configId?: string;
+}
+
+/** A stable short id for an inline config. */
+export function hashConfig(config: unknown): string {
+  return `cfg-${createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12)}`;
+}
+
+/** Builds the plan of a validated config. Throws ConfigError naming the offending value. */
+export function buildPlan(config: ConfigNode, settings: Settings, source: PlanSource): Plan {
+  const d = settings.defaults;
+  const rootInherited: Inherited = {
+    retry: {
+      attempts: d.retry.attempts,
+      useRetryAfterHeader: d.retry.use_retry_after_header,
+      ...(d.retry.on_status_codes ? { onStatusCodes: d.retry.on_status_codes } : {}),
+    },
+    requestTimeout: d.requestTimeout,
+    streamIdleTimeout: d.streamIdleTimeout,
+    streamMode: d.streamMode,
+    streamRecovery: 'none',
+    forwardHeaders: [],
+    overrideParams: {},
+  };
+  const root = buildNode(config, source.label, rootInherited, settings, source, true);
+  const total = config.total_timeout ?? d.totalTimeout;
+  return {
+    root,
+    configId: source.configId ?? hashConfig(config),
+    ...(total !== undefined ? { totalTimeout: total } : {}),
+  };
+}
+
+function inherit(node: ConfigNode, parent: Inherited, path: string, settings: Settings, source: PlanSource): Inherited {
+  const retry: RetryPolicy = node.retry
+    ? {
+        attempts: node.retry.attempts ?? parent.retry.attempts,
+        useRetryAfterHeader: node.retry.use_retry_after_header ?? parent.retry.useRetryAfterHeader,
+        ...((node.retry.on_status_codes ?? parent.retry.onStatusCodes)
+          ? { onStatusCodes: node.retry.on_status_codes ?? parent.retry.onStatusCodes }
+          : {}),
+      }
+    : parent.retry;
+  const customHost = node.custom_host ?? parent.customHost;
+  if (node.custom_host !== undefined) checkCustomHost(node.custom_host, `${path}.custom_host`, settings, source);
+  const forward = node.forward_headers?.map((name) => name.toLowerCase());
+  forward?.forEach((name, i) => {
+    if (NEVER_FORWARDED.has(name) || name.startsWith(settings.headerPrefix)) {
+      throw new ConfigError(`${path}.forward_headers[${i}] "${name}" may not be forwarded upstream`, `${path}.forward_headers[${i}]`);
+    }
+  });
+  return {
+    retry,
+    requestTimeout: node.request_timeout ?? parent.requestTimeout,
+    streamIdleTimeout: node.stream_idle_timeout ?? parent.streamIdleTimeout,
+    streamMode: node.stream_mode ?? parent.streamMode,
+    streamRecovery: node.stream_recovery ?? parent.streamRecovery,
+    ...(customHost !== undefined ? { customHost } : {}),
+    forwardHeaders: forward ?? parent.forwardHeaders,
+    overrideParams: node.override_params ? { ...parent.overrideParams, ...node.override_params } : parent.overrideParams,
+  };
+}
+
+function checkCustomHost(url: string, param: string, settings: Settings, source: PlanSource): void {
+  if (source.trusted || settings.allowCustomHost) return;
+  if (settings.customHostAllowlist.has(new URL(url).origin)) return;
+  throw new ConfigError(
+    `${param} "${new URL(url).origin}" is not allowed; the host must set allowCustomHost or list the origin in customHostAllowlist`,
+    param,
+    'custom_host_not_allowed',
+  );
+}
+
+function buildNode(
+  node: ConfigNode,
+  path: string,
+  parent: Inherited,
+  settings: Settings,
+  source: PlanSource,
+  isRoot: boolean,
+): PlanNode {
+  if (!isRoot && node.total_timeout !== undefined) {
+    throw new ConfigError(`${path}.total_timeout is only allowed at the root of the config`, `${path}.total_timeout`);
+  }
+  const inherited = inherit(node, parent, path, settings, source);
+  const weight = node.weight ?? 1;
+  const containerKey = node.targets ? 'targets' : node.options ? 'options' : undefined;
+  if (containerKey !== undefined) {
+    const children = (node.targets ?? node.options)!;
+    const strategy = node.strategy ?? (node.mode ? { mode: node.mode } : undefined);
+    if (!strategy) {
+      const key = containerKey === 'targets' ? 'strategy' : 'mode';
+      throw new ConfigError(
+        `${path}.${key} is required when ${path}.${containerKey} is given (e.g. {"mode":"fallback"})`,
+        `${path}.${key}`,
+      );
+    }
+    for (const key of ['api_key', ...PROVIDER_SETTING_KEYS] as const) {
+      if (node[key] !== undefined) {
+        throw new ConfigError(`${path}.${key} belongs on a target with a provider, not on a strategy`, `${path}.${key}`);
+      }
+    }
+    return {
+      kind: 'group',
+      path,
+      weight,
+      mode: strategy.mode,
+      ...(strategy.on_status_codes ? { onStatusCodes: strategy.on_status_codes } : {}),
+      ...(strategy.on_errors ? { onErrors: strategy.on_errors as ErrorClass[] } : {}),
+      ...(strategy.hedge_after_ms !== undefined ? { hedgeAfterMs: strategy.hedge_after_ms } : {}),
+      children: children.map((child, i) =>
+        buildNode(child, `${path}.${containerKey}[${i}]`, inherited, settings, source, false),
+      ),
+    };
+  }
+  if (node.strategy !== undefined || node.mode !== undefined) {
+    throw new ConfigError(`${path}.strategy needs ${path}.targets to choose from`, `${path}.targets`);
+  }
+  const target = resolveTarget(node, path, inherited, settings, source);
+  const supportsPrefill = node.supports_prefill ?? settings.adapters.get(target.provider)?.supportsPrefill;
+  return {
+    kind: 'target',
+    path,
+    weight,
+    ...inherited,
+    target,
+    ...(supportsPrefill !== undefined ? { supportsPrefill } : {}),
+  };
+}
+
+function resolveTarget(
+  node: ConfigNode,
+  path: string,
+  inherited: Inherited,
+  settings: Settings,
+  source: PlanSource,
+): ResolvedTarget {
+  let base: ProviderSettings | undefined;
+  let provider: string;
+  if (node.virtual_key !== undefined) {
+    const vk = settings.virtualKeys.get(node.virtual_key);
+    if (!vk) {
+      throw new ConfigError(`${path}.virtual_key "${node.virtual_key}" is not a known virtual key`, `${path}.virtual_key`, 'unknown_virtual_key');
+    }
+    provider = vk.provider;
+    const shared = settings.providers.get(provider);
+    base = {
+      provider,
+      headers: { ...shared?.headers, ...vk.headers },
+      settings: { ...shared?.settings, ...vk.settings },
+      ...((vk.apiKey ?? shared?.apiKey) !== undefined ? { apiKey: (vk.apiKey ?? shared?.apiKey)! } : {}),
+      ...((vk.baseURL ?? shared?.baseURL) !== undefined ? { baseURL: (vk.baseURL ?? shared?.baseURL)! } : {}),
+    };
+  } else if (node.provider !== undefined) {
+    provider = canonicalProvider(node.provider);
+    if (!settings.adapters.has(provider)) {
+      throw new ConfigError(
+        `${path}.provider "${node.provider}" is not supported; supported providers: ${[...settings.adapters.keys()].join(', ')}`,
+        `${path}.provider`,
+        'unknown_provider',
+      );
+    }
+    base = settings.providers.get(provider);
+  } else {
+    throw new ConfigError(`${path} needs a provider or a virtual_key`, path, 'missing_provider');
+  }
+
+  if (node.api_key !== undefined && !source.trusted && !settings.allowClientKeys) {
+    throw new ConfigError(`${path}.api_key is not accepted by this gateway (allowClientKeys is false)`, `${path}.api_key`, 'client_keys_not_allowed');
+  }
+  const apiKey = node.api_key ?? base?.apiKey;
+  const ownSettings: Record<string, unknown> = {};
+  for (const key of PROVIDER_SETTING_KEYS) if (node[key] !== undefined) ownSettings[key] = node[key];
+  if (ownSettings.resource_name !== undefined && node.api_key === undefined && !source.trusted) {
+    // The host would be chosen by the client while the key is the server's: refuse.
+    throw new ConfigError(
+      `${path}.resource_name may only be set together with api_key: it would send the gateway's key to another host`,
+      `${path}.resource_name`,
+      'host_not_allowed',
+    );
+  }
+  const targetSettings = { ...base?.settings, ...ownSettings };
+  const adapter = settings.adapters.get(provider)!;
+  if (apiKey === undefined && adapter.requiresApiKey !== false && targetSettings.azure_ad_token === undefined) {
+    throw new ConfigError(
+      `${path} (provider "${provider}") has no credentials: give it an api_key, a virtual_key, or set options.providers["${provider}"].apiKey on the server`,
+      path,
+      'missing_credentials',
+    );
+  }
+  const baseURL = inherited.customHost ?? base?.baseURL;
+  return {
+    provider,
+    ...(apiKey !== undefined ? { apiKey } : {}),
+    ...(baseURL !== undefined ? { baseURL } : {}),
+    headers: { ...base?.headers },
+    settings: targetSettings as JsonObject,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The joi schema of a request config, applied after keys were normalised to snake_case (see
+ * normalise.ts). Both forms are described by one recursive target schema: the current
+ * `strategy` + `targets` and the legacy `mode` + `options`.
+ */
+import Joi from 'joi';
+import { ERROR_CLASSES } from '../providers/types.js';
+
+/** A string that may end up in an upstream header: no CR, LF or NUL (header injection). */
+export const headerSafe = Joi.string()
+  .max(8192)
+  .pattern(/^[^\r\n\0]*$/, { name: 'header-safe (no CR, LF or NUL)' });
+
+/** A status code, or a class of them written `"5xx"`. */
+const statusCode = Joi.alternatives().try(
+  Joi.number().integer().min(100).max(599),
+  Joi.string().pattern(/^[1-5]xx$/i, { name: 'status class like "5xx"' }),
+);
+
+const millis = Joi.number().integer().min(1).max(3_600_000);
+
+export const retrySchema = Joi.object({
+  attempts: Joi.number().integer().min(0).max(5),
+  on_status_codes: Joi.array().items(statusCode).max(50),
+  use_retry_after_header: Joi.boolean(),
+});
+
+export const breakerSchema = Joi.object({
+  failure_threshold: Joi.number().integer().min(1).max(1000),
+  minimum_requests: Joi.number().integer().min(1).max(10_000),
+  window_ms: millis,
+  cooldown_ms: millis,
+});
+
+const modeSchema = Joi.string().valid('fallback', 'loadbalance', 'single');
+
+const strategySchema = Joi.object({
+  mode: modeSchema.required(),
+  on_status_codes: Joi.array().items(statusCode).max(50),
+  on_errors: Joi.array().items(Joi.string().valid(...ERROR_CLASSES)).max(ERROR_CLASSES.length),
+  cb_config: breakerSchema,
+  hedge_after_ms: millis,
+});
+
+/** Provider settings a config may carry, all sent upstream one way or another. */
+export const PROVIDER_SETTING_KEYS = [
+  'resource_name',
+  'deployment_id',
+  'api_version',
+  'azure_ad_token',
+  'anthropic_version',
+  'anthropic_beta',
+  'openai_organization',
+  'openai_project',
+] as const;
+
+const providerSettings = Object.fromEntries(
+  PROVIDER_SETTING_KEYS.map((key) => [
+    key,
+    key === 'resource_name'
+      ? Joi.string().max(128).pattern(/^[A-Za-z0-9][A-Za-z0-9-]*$/, { name: 'Azure resource name' })
+      : headerSafe.min(1),
+  ]),
+);
+
+/** An HTTP header name (RFC 9110 token). */
+const headerName = Joi.string().max(256).pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { name: 'header name' });
+
+/** One target; recursive through `targets` / `options`. */
+export const targetSchema = Joi.object({
+  provider: Joi.string().max(64).pattern(/^[A-Za-z0-9_.-]+$/, { name: 'provider name' }),
+  api_key: headerSafe.min(1),
+  virtual_key: Joi.string().max(256).min(1),
+  override_params: Joi.object().unknown(true),
+  weight: Joi.number().min(0).max(1_000_000),
+  retry: retrySchema,
+  request_timeout: millis,
+  stream_idle_timeout: millis,
+  total_timeout: millis,
+  stream_mode: Joi.string().valid('passthrough', 'buffered'),
+  stream_recovery: Joi.string().valid('none', 'continue'),
+  supports_prefill: Joi.boolean(),
+  custom_host: Joi.string().max(2048).uri({ scheme: ['http', 'https'] }),
+  forward_headers: Joi.array().items(headerName).max(50),
+  strategy: strategySchema,
+  mode: modeSchema,
+  targets: Joi.array().items(Joi.link('#target')).min(1).max(50),
+  options: Joi.array().items(Joi.link('#target')).min(1).max(50),
+  ...providerSettings,
+})
+  .id('target')
+  .oxor('targets', 'options')
+  .oxor('strategy', 'mode')
+  .oxor('provider', 'virtual_key')
+  .oxor('api_key', 'virtual_key')
+  .oxor('provider', 'targets')
+  .oxor('provider', 'options')
+  .oxor('virtual_key', 'targets')
+  .oxor('virtual_key', 'options');

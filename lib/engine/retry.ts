@@ -1,0 +1,55 @@
+/** Retry decisions and backoff for one target (SPEC §5). */
+import type { AttemptFailure, RetryPolicy } from './plan.js';
+import { matchesStatus } from './predicate.js';
+
+/** Statuses retried on the same target when a policy names none. */
+export const DEFAULT_RETRY_CODES: readonly number[] = [429, 500, 502, 503, 504];
+
+/** First backoff step and cap, in ms. */
+export const BACKOFF_BASE_MS = 200;
+export const BACKOFF_CAP_MS = 8_000;
+
+/** True when the failure may be retried on the same target under `policy`. */
+export function isRetryable(failure: AttemptFailure, policy: RetryPolicy): boolean {
+  // A timeout is never retried on the same target: fail over instead.
+  if (failure.errorClass === 'timeout') return false;
+  if (failure.errorClass === 'network') return true;
+  // A 4xx other than 429 (and 408, a timeout) says the request itself is wrong for this target.
+  if (failure.status >= 400 && failure.status < 500 && failure.status !== 429) return false;
+  return matchesStatus(failure.status, policy.onStatusCodes ?? DEFAULT_RETRY_CODES);
+}
+
+/** Exponential backoff with full jitter: a random wait in [0, min(cap, base * 2^retry)). */
+export function backoffMs(retry: number, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry));
+}
+
+/**
+ * The wait an upstream asked for, in ms: `retry-after-ms`, else `retry-after` in seconds or as
+ * an HTTP date. Undefined when absent or unreadable.
+ */
+export function parseRetryAfter(headers: Readonly<Record<string, string>>, now = Date.now()): number | undefined {
+  const ms = headers['retry-after-ms'];
+  if (ms !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(ms)) return Math.ceil(Number(ms));
+  const value = headers['retry-after'];
+  if (value === undefined) return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.ceil(Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Resolves after `ms`, or at once (false) when `signal` aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,323 @@
+/**
+ * The public router options, documented with their defaults, and their parsing into the private
+ * Settings object the rest of the code reads. Broken options throw at construction.
+ */
+import Joi from 'joi';
+import type { Request } from 'express';
+import type { AttemptContext, AttemptOutcome } from './engine/plan.js';
+import { OptionsError } from './errors.js';
+import { validateConfig, type ConfigNode } from './config/normalise.js';
+import { canonicalProvider, builtinAdapters } from './providers/registry.js';
+import type { ProviderAdapter } from './providers/types.js';
+
+/** Server-side settings for one provider. Unknown keys are provider settings (camelCase or snake_case). */
+export interface ProviderOptions {
+  /** The provider API key sent upstream. Never logged or returned. */
+  apiKey?: string;
+  /** Replaces the provider's default API base, version path included (e.g. `http://127.0.0.1:8080/v1`). */
+  baseURL?: string;
+  /** Extra headers sent upstream with every request to this provider. */
+  headers?: Record<string, string>;
+  /** Azure: the resource name (`https://{resourceName}.openai.azure.com`). */
+  resourceName?: string;
+  /** Azure: the deployment; defaults to the request's `model`. */
+  deploymentId?: string;
+  /** Azure: the `api-version`; @default '2024-10-21' */
+  apiVersion?: string;
+  /** Anthropic: the `anthropic-version` header; @default '2023-06-01' */
+  anthropicVersion?: string;
+  /** Other provider settings. */
+  [setting: string]: unknown;
+}
+
+/** A virtual key: a server-side provider credential that clients name by id. */
+export interface VirtualKeyOptions extends ProviderOptions {
+  /** The provider this key belongs to. */
+  provider: string;
+}
+
+/** A request config (either form, snake_case or camelCase keys). */
+export type Config = Record<string, unknown>;
+
+/** Router-wide defaults, overridden by configs and request headers. */
+export interface DefaultsOptions {
+  /** Retries per target. @default { attempts: 0 } */
+  retry?: { attempts?: number; onStatusCodes?: Array<number | string>; useRetryAfterHeader?: boolean };
+  /** Per-attempt timeout in ms. @default 600000 (10 minutes, as OpenAI's SDK) */
+  requestTimeout?: number;
+  /** Longest silence between stream events, in ms. @default 60000 */
+  streamIdleTimeout?: number;
+  /** Deadline for a whole request, fallbacks included, in ms. @default none */
+  totalTimeout?: number;
+  /** @default 'passthrough' */
+  streamMode?: 'passthrough' | 'buffered';
+}
+
+/** Returns true when a failed attempt should fail over to the next target. */
+export type ShouldFallback = (outcome: AttemptOutcome, ctx: AttemptContext) => boolean;
+
+/** Options of {@link createFallbackRouter}. Every option is optional. */
+export interface RouterOptions {
+  /** Server-side credentials and settings per provider name. @default {} */
+  providers?: Record<string, ProviderOptions>;
+  /** Virtual keys by id: `{ provider, apiKey, ...settings }`. @default {} */
+  virtualKeys?: Record<string, VirtualKeyOptions>;
+  /** Saved configs by id, usable as `x-portkey-config: <id>` or body `config: "<id>"`. @default {} */
+  configs?: Record<string, Config>;
+  /** The config used when a request names none. @default none (such a request is a 400) */
+  defaultConfig?: Config;
+  /** Adds or replaces provider adapters by name. @default {} */
+  adapters?: Record<string, ProviderAdapter>;
+  /** Replaces the built-in fallback predicate for the whole router. @default the predicate of SPEC §4 */
+  shouldFallback?: ShouldFallback;
+  /** Which failure the client gets when every target failed. @default 'last' */
+  finalError?: 'last' | 'first';
+  /** Router-wide defaults. */
+  defaults?: DefaultsOptions;
+  /** Largest accepted request body (bytes or a string like '10mb'). @default '10mb' */
+  bodyLimit?: number | string;
+  /** Prefix of every header the router reads and writes. @default 'x-portkey-' */
+  headerPrefix?: string;
+  /** Whether a request config may carry its own `api_key`. @default true */
+  allowClientKeys?: boolean;
+  /** Whether a request config may set any `custom_host`. @default false */
+  allowCustomHost?: boolean;
+  /** Origins a request's `custom_host` may point at, e.g. `http://10.0.0.5:8000`. @default [] */
+  customHostAllowlist?: string[];
+  /** Client authentication: accepted `x-portkey-api-key` values, or a function. @default none */
+  auth?: { apiKeys: string[] } | ((req: Request) => boolean | Promise<boolean>);
+  /** Longest Retry-After wait honoured, in ms. @default 60000 */
+  maxRetryAfterMs?: number;
+  /** Where warnings and errors go. @default console */
+  logger?: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
+  /** Traces and the logs routes. @default { enabled: true, captureBodies: false, maxTraces: 1000 } */
+  logs?: { enabled?: boolean; captureBodies?: boolean; maxTraces?: number };
+  /** USD per million tokens, by `provider/model` or `model`. @default {} */
+  pricing?: Record<string, { input: number; output: number }>;
+  /** Circuit breaker settings, or false. @default false */
+  circuitBreaker?:
+    | false
+    | { failureThreshold?: number; minimumRequests?: number; windowMs?: number; cooldownMs?: number };
+  /** Lifecycle hooks. @default {} */
+  hooks?: {
+    onAttempt?: (record: unknown) => void;
+    onFallback?: (info: unknown) => void;
+    onTrace?: (trace: unknown) => void;
+  };
+  /** Trace storage. @default bounded in-memory store */
+  traceStore?: unknown;
+  /** Circuit breaker state storage. @default in-memory */
+  breakerStore?: unknown;
+}
+
+/** Resolved provider settings (from options.providers or a virtual key). */
+export interface ProviderSettings {
+  provider: string;
+  apiKey?: string;
+  baseURL?: string;
+  headers: Record<string, string>;
+  settings: Record<string, unknown>;
+}
+
+/** The private, parsed form of RouterOptions. */
+export interface Settings {
+  providers: Map<string, ProviderSettings>;
+  virtualKeys: Map<string, ProviderSettings>;
+  configs: Map<string, ConfigNode>;
+  defaultConfig?: ConfigNode;
+  adapters: Map<string, ProviderAdapter>;
+  shouldFallback?: ShouldFallback;
+  finalError: 'last' | 'first';
+  defaults: {
+    retry: { attempts: number; on_status_codes?: Array<number | string>; use_retry_after_header: boolean };
+    requestTimeout: number;
+    streamIdleTimeout: number;
+    totalTimeout?: number;
+    streamMode: 'passthrough' | 'buffered';
+  };
+  bodyLimit: number | string;
+  headerPrefix: string;
+  allowClientKeys: boolean;
+  allowCustomHost: boolean;
+  customHostAllowlist: Set<string>;
+  auth?: RouterOptions['auth'];
+  maxRetryAfterMs: number;
+  logger: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
+}
+
+const headerSafeString = Joi.string().pattern(/^[^\r\n\0]*$/, { name: 'no CR, LF or NUL' });
+const httpUrl = Joi.string().uri({ scheme: ['http', 'https'] });
+const providerOptionsSchema = Joi.object({
+  apiKey: headerSafeString.min(1),
+  baseURL: httpUrl,
+  headers: Joi.object().pattern(Joi.string(), headerSafeString),
+}).unknown(true);
+const fn = Joi.function();
+const millis = Joi.number().integer().min(1).max(3_600_000);
+
+const optionsSchema = Joi.object({
+  providers: Joi.object().pattern(Joi.string(), providerOptionsSchema),
+  virtualKeys: Joi.object().pattern(
+    Joi.string(),
+    providerOptionsSchema.keys({ provider: Joi.string().required() }),
+  ),
+  configs: Joi.object().pattern(Joi.string(), Joi.object()),
+  defaultConfig: Joi.object(),
+  adapters: Joi.object().pattern(
+    Joi.string(),
+    Joi.object({
+      buildRequest: fn.required(),
+      parseResponse: fn.required(),
+      classifyError: fn.required(),
+      endpoints: Joi.object().instance(Set).required(),
+    }).unknown(true),
+  ),
+  shouldFallback: fn,
+  finalError: Joi.string().valid('last', 'first'),
+  defaults: Joi.object({
+    retry: Joi.object({
+      attempts: Joi.number().integer().min(0).max(5),
+      onStatusCodes: Joi.array().items(Joi.alternatives(Joi.number().integer().min(100).max(599), Joi.string().pattern(/^[1-5]xx$/))),
+      useRetryAfterHeader: Joi.boolean(),
+    }),
+    requestTimeout: millis,
+    streamIdleTimeout: millis,
+    totalTimeout: millis,
+    streamMode: Joi.string().valid('passthrough', 'buffered'),
+  }),
+  bodyLimit: Joi.alternatives(Joi.number().integer().min(1), Joi.string().pattern(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i)),
+  headerPrefix: Joi.string().pattern(/^[a-z0-9-]+-$/, { name: 'lower-case header prefix ending in "-"' }),
+  allowClientKeys: Joi.boolean(),
+  allowCustomHost: Joi.boolean(),
+  customHostAllowlist: Joi.array().items(httpUrl),
+  auth: Joi.alternatives(fn, Joi.object({ apiKeys: Joi.array().items(Joi.string().min(1)).min(1).required() })),
+  maxRetryAfterMs: Joi.number().integer().min(0).max(3_600_000),
+  logger: Joi.object({ warn: fn.required(), error: fn.required() }).unknown(true),
+  logs: Joi.object({ enabled: Joi.boolean(), captureBodies: Joi.boolean(), maxTraces: Joi.number().integer().min(1) }),
+  pricing: Joi.object().pattern(
+    Joi.string(),
+    Joi.object({ input: Joi.number().min(0).required(), output: Joi.number().min(0).required() }),
+  ),
+  circuitBreaker: Joi.alternatives(
+    Joi.boolean().valid(false),
+    Joi.object({
+      failureThreshold: Joi.number().integer().min(1),
+      minimumRequests: Joi.number().integer().min(1),
+      windowMs: Joi.number().integer().min(1),
+      cooldownMs: Joi.number().integer().min(1),
+    }),
+  ),
+  hooks: Joi.object({ onAttempt: fn, onFallback: fn, onTrace: fn }),
+  traceStore: Joi.object({ record: fn.required(), get: fn.required(), list: fn.required() }).unknown(true),
+  breakerStore: Joi.object().unknown(true),
+});
+
+const OPTION_EXAMPLES: Record<string, string> = {
+  providers: "providers: { openai: { apiKey: process.env.OPENAI_API_KEY } }",
+  virtualKeys: "virtualKeys: { 'openai-vk': { provider: 'openai', apiKey: '...' } }",
+  configs: "configs: { 'pc-main': { strategy: { mode: 'fallback' }, targets: [...] } }",
+  defaults: 'defaults: { requestTimeout: 30000, retry: { attempts: 2 } }',
+  auth: "auth: { apiKeys: ['my-gateway-key'] }",
+  finalError: "finalError: 'first'",
+  headerPrefix: "headerPrefix: 'x-gw-'",
+  bodyLimit: "bodyLimit: '10mb'",
+};
+
+const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+function providerSettings(provider: string, raw: ProviderOptions): ProviderSettings {
+  const { apiKey, baseURL, headers, provider: _p, ...rest } = raw as VirtualKeyOptions;
+  const settings: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(rest)) settings[toSnake(key)] = value;
+  const out: ProviderSettings = { provider, headers: { ...(headers ?? {}) }, settings };
+  if (apiKey !== undefined) out.apiKey = apiKey;
+  if (baseURL !== undefined) out.baseURL = baseURL;
+  return out;
+}
+
+/**
+ * Validates the options and derives Settings. Throws OptionsError naming the option, what was
+ * expected and an example.
+ */
+export function parseOptions(options: RouterOptions = {}): Settings {
+  if (typeof options !== 'object' || options === null) {
+    throw new OptionsError('createFallbackRouter(options): options must be an object, e.g. createFallbackRouter({ providers: {...} })');
+  }
+  const { error } = optionsSchema.validate(options, { abortEarly: true, errors: { wrap: { label: false } } });
+  if (error) {
+    const detail = error.details[0];
+    const top = String(detail?.path[0] ?? '');
+    const example = OPTION_EXAMPLES[top];
+    throw new OptionsError(
+      `createFallbackRouter: options.${detail?.message ?? error.message}${example ? `. Example: ${example}` : ''}`,
+    );
+  }
+
+  const adapters = builtinAdapters();
+  for (const [name, adapter] of Object.entries(options.adapters ?? {})) {
+    adapters.set(canonicalProvider(name), adapter);
+  }
+  const knownProvider = (name: string, where: string): string => {
+    const canonical = canonicalProvider(name);
+    if (!adapters.has(canonical)) {
+      throw new OptionsError(
+        `createFallbackRouter: ${where} names provider "${name}", which has no adapter. Known: ${[...adapters.keys()].join(', ')}`,
+      );
+    }
+    return canonical;
+  };
+
+  const providers = new Map<string, ProviderSettings>();
+  for (const [name, raw] of Object.entries(options.providers ?? {})) {
+    const canonical = knownProvider(name, `options.providers.${name}`);
+    providers.set(canonical, providerSettings(canonical, raw));
+  }
+  const virtualKeys = new Map<string, ProviderSettings>();
+  for (const [id, raw] of Object.entries(options.virtualKeys ?? {})) {
+    const canonical = knownProvider(raw.provider, `options.virtualKeys.${id}.provider`);
+    virtualKeys.set(id, providerSettings(canonical, raw));
+  }
+  const configs = new Map<string, ConfigNode>();
+  for (const [id, raw] of Object.entries(options.configs ?? {})) {
+    configs.set(id, validateOptionConfig(raw, `options.configs.${id}`));
+  }
+  const defaults = options.defaults ?? {};
+  const retry = defaults.retry ?? {};
+  const settings: Settings = {
+    providers,
+    virtualKeys,
+    configs,
+    adapters,
+    finalError: options.finalError ?? 'last',
+    defaults: {
+      retry: {
+        attempts: retry.attempts ?? 0,
+        use_retry_after_header: retry.useRetryAfterHeader ?? true,
+        ...(retry.onStatusCodes ? { on_status_codes: retry.onStatusCodes } : {}),
+      },
+      requestTimeout: defaults.requestTimeout ?? 600_000,
+      streamIdleTimeout: defaults.streamIdleTimeout ?? 60_000,
+      streamMode: defaults.streamMode ?? 'passthrough',
+      ...(defaults.totalTimeout !== undefined ? { totalTimeout: defaults.totalTimeout } : {}),
+    },
+    bodyLimit: options.bodyLimit ?? '10mb',
+    headerPrefix: options.headerPrefix ?? 'x-portkey-',
+    allowClientKeys: options.allowClientKeys ?? true,
+    allowCustomHost: options.allowCustomHost ?? false,
+    customHostAllowlist: new Set((options.customHostAllowlist ?? []).map((url) => new URL(url).origin)),
+    maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+    logger: options.logger ?? console,
+  };
+  if (options.defaultConfig) settings.defaultConfig = validateOptionConfig(options.defaultConfig, 'options.defaultConfig');
+  if (options.shouldFallback) settings.shouldFallback = options.shouldFallback;
+  if (options.auth) settings.auth = options.auth;
+  return settings;
+}
+
+function validateOptionConfig(raw: unknown, label: string): ConfigNode {
+  try {
+    return validateConfig(raw, label);
+  } catch (err) {
+    throw new OptionsError(`createFallbackRouter: ${(err as Error).message}`);
+  }
+}

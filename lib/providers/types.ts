@@ -1,0 +1,166 @@
+/**
+ * The provider adapter interface: how one LLM provider's wire format is reached from an
+ * OpenAI-format request, and how its replies are turned back into OpenAI format.
+ *
+ * Adapters are plain objects with no state of their own and no knowledge of Express or of the
+ * HTTP client: they build a request description and parse what came back.
+ */
+
+/** The three OpenAI-format operations the router serves. */
+export type Endpoint = 'chat' | 'completion' | 'embedding';
+
+/**
+ * Why an attempt failed, independent of the provider. The predicate (`on_errors`) and traces use
+ * these names.
+ */
+export type ErrorClass =
+  | 'rate_limit'
+  | 'server'
+  | 'timeout'
+  | 'network'
+  | 'auth'
+  | 'context_length_exceeded'
+  | 'content_filter'
+  | 'bad_request'
+  | 'not_found'
+  | 'stream_interrupted'
+  | 'invalid_response';
+
+/** Every error class, in a stable order (used by validation). */
+export const ERROR_CLASSES: readonly ErrorClass[] = [
+  'rate_limit',
+  'server',
+  'timeout',
+  'network',
+  'auth',
+  'context_length_exceeded',
+  'content_filter',
+  'bad_request',
+  'not_found',
+  'stream_interrupted',
+  'invalid_response',
+];
+
+/** A JSON object as sent by the client (OpenAI format). */
+export type JsonObject = Record<string, unknown>;
+
+/** The OpenAI-format request after the target's `override_params` were merged over it. */
+export interface UnifiedRequest {
+  /** Which operation: chat completion, legacy completion or embedding. */
+  readonly endpoint: Endpoint;
+  /** OpenAI-format body (`model`, `messages` / `prompt` / `input`, ...). Never mutate it. */
+  readonly body: JsonObject;
+  /** True when the client asked for `stream: true`. */
+  readonly stream: boolean;
+}
+
+/** A target after config resolution: which provider, with which credentials and settings. */
+export interface ResolvedTarget {
+  /** Canonical provider name (`openai`, `azure-openai`, `anthropic`, ...). */
+  readonly provider: string;
+  /** The credential to send upstream, if any. Never logged. */
+  readonly apiKey?: string;
+  /** API base URL that replaces the provider's default (includes the API version path). */
+  readonly baseURL?: string;
+  /** Extra headers to send upstream (server-side settings and forwarded client headers). */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Provider settings in snake_case, e.g. Azure `resource_name`, `deployment_id`, `api_version`;
+   * Anthropic `anthropic_version`.
+   */
+  readonly settings: Readonly<Record<string, unknown>>;
+}
+
+/** What an adapter asks the transport to send. */
+export interface UpstreamRequest {
+  /** Absolute URL. */
+  readonly url: string;
+  /** HTTP method; POST when absent. */
+  readonly method?: 'POST' | 'GET';
+  /** Request headers (the transport adds `content-type` and `accept` when missing). */
+  readonly headers: Record<string, string>;
+  /** JSON body. */
+  readonly body: unknown;
+}
+
+/** Context handed to {@link ProviderAdapter.parseResponse}. */
+export interface ParseContext {
+  readonly request: UnifiedRequest;
+  readonly target: ResolvedTarget;
+  /** Upstream HTTP status (2xx when parseResponse is called). */
+  readonly status: number;
+}
+
+/** Token counts in OpenAI's naming. */
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** An OpenAI-format response body (`chat.completion`, `text_completion` or `list`). */
+export type UnifiedResponse = JsonObject & { usage?: Usage; model?: string };
+
+/** What {@link ProviderAdapter.classifyError} returns for a non-2xx upstream reply. */
+export interface ClassifiedError {
+  readonly errorClass: ErrorClass;
+  /** The upstream's own message, kept for the client. */
+  readonly message: string;
+  /** The upstream's own error code (`rate_limit_exceeded`, `overloaded_error`, ...). */
+  readonly code?: string;
+  /** The upstream's own error type (`invalid_request_error`, ...). */
+  readonly type?: string;
+  /** The upstream's `param`, when it named one. */
+  readonly param?: string;
+}
+
+/** One server-sent event as parsed from an upstream stream. */
+export interface SseEvent {
+  readonly event?: string;
+  readonly data: string;
+  readonly id?: string;
+}
+
+/** Mutable per-stream state an adapter may keep between events. */
+export interface StreamState {
+  [key: string]: unknown;
+}
+
+/** An OpenAI-format `chat.completion.chunk` (or `text_completion` chunk). */
+export type UnifiedChunk = JsonObject;
+
+/**
+ * A provider adapter: translates between the OpenAI format and one provider's wire format.
+ *
+ * Register one with `options.adapters: { myprovider: adapter }`; the name used in configs is the
+ * key. See `examples/custom-adapter.ts`.
+ */
+export interface ProviderAdapter {
+  /** Canonical provider name. */
+  readonly name: string;
+  /** The operations this provider can serve; a target whose adapter lacks one is skipped. */
+  readonly endpoints: ReadonlySet<Endpoint>;
+  /** True when the provider can continue a partial assistant message (assistant prefill). */
+  readonly supportsPrefill?: boolean;
+  /** False for providers reached without a key (a local Ollama); a target without one is then valid. @default true */
+  readonly requiresApiKey?: boolean;
+  /**
+   * Builds the upstream HTTP request. Throw a `ConfigError` for a target that lacks a setting the
+   * provider needs (e.g. Azure without `resource_name`).
+   */
+  buildRequest(req: UnifiedRequest, target: ResolvedTarget): UpstreamRequest;
+  /**
+   * Turns a 2xx upstream JSON body into an OpenAI-format body. Throw `InvalidUpstreamResponse`
+   * when the body does not have the provider's shape.
+   */
+  parseResponse(body: unknown, ctx: ParseContext): UnifiedResponse;
+  /** Turns one upstream stream event into zero or more OpenAI-format chunks. */
+  parseStreamEvent?(event: SseEvent, state: StreamState, ctx: ParseContext): UnifiedChunk[];
+  /** Classifies a non-2xx upstream reply (its parsed JSON body, or its text when not JSON). */
+  classifyError(status: number, body: unknown): ClassifiedError;
+}
+
+/** Identity helper that only gives an adapter literal its type. */
+export function defineProviderAdapter<T extends ProviderAdapter>(adapter: T): T {
+  return adapter;
+}

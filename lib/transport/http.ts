@@ -1,0 +1,133 @@
+/**
+ * All upstream HTTP goes through one axios instance with keep-alive agents. This module knows
+ * nothing of providers: it sends a request description and reports what came back, or why
+ * nothing did.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import axios, { type AxiosInstance } from 'axios';
+import type { UpstreamRequest } from '../providers/types.js';
+
+/** Largest upstream body accepted for a non-streaming reply. */
+export const MAX_UPSTREAM_BODY = 64 * 1024 * 1024;
+
+/** A reply that arrived (any status). */
+export interface UpstreamReply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body as text. */
+  readonly text: string;
+}
+
+/** Why no reply arrived. */
+export type TransportFailureKind = 'timeout' | 'network' | 'aborted' | 'too_large';
+
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    message: string,
+    readonly kind: TransportFailureKind,
+    /** The system error code when there is one (ECONNREFUSED, ECONNRESET, ENOTFOUND, ...). */
+    readonly syscode?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The shared client. Keep-alive agents reuse upstream connections across requests. */
+export function createHttpClient(): AxiosInstance {
+  return axios.create({
+    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
+    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 256 }),
+    // Never route through an environment proxy: upstream traffic goes where the target says.
+    proxy: false,
+    maxRedirects: 0,
+    validateStatus: () => true,
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+    maxContentLength: MAX_UPSTREAM_BODY,
+    maxBodyLength: MAX_UPSTREAM_BODY,
+    decompress: true,
+  });
+}
+
+/** Options of one send. */
+export interface SendOptions {
+  /** Aborts the request; its reason says why (see {@link timeoutReason}). */
+  readonly signal: AbortSignal;
+}
+
+/** The abort reason used for a per-attempt or total timeout. */
+export const timeoutReason = (): Error => Object.assign(new Error('upstream timeout'), { name: 'TimeoutError' });
+
+function lowerHeaders(raw: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw && typeof raw === 'object') {
+    for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+      if (value === undefined || value === null) continue;
+      out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    }
+  }
+  return out;
+}
+
+/** Sends a JSON request and reads the whole reply as text. Throws TransportError when no reply came. */
+export async function sendJson(
+  client: AxiosInstance,
+  req: UpstreamRequest,
+  options: SendOptions,
+): Promise<UpstreamReply> {
+  try {
+    const res = await client.request<string>({
+      url: req.url,
+      method: req.method ?? 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...req.headers },
+      data: req.method === 'GET' ? undefined : JSON.stringify(req.body),
+      signal: options.signal,
+    });
+    return {
+      status: res.status,
+      headers: lowerHeaders(res.headers),
+      text: typeof res.data === 'string' ? res.data : String(res.data ?? ''),
+    };
+  } catch (err) {
+    throw toTransportError(err, options.signal);
+  }
+}
+
+/** Maps an axios / system error to a TransportError. */
+export function toTransportError(err: unknown, signal: AbortSignal): TransportError {
+  if (signal.aborted) {
+    const reason = signal.reason as { name?: string } | undefined;
+    return reason?.name === 'TimeoutError'
+      ? new TransportError('upstream did not answer in time', 'timeout')
+      : new TransportError('request aborted', 'aborted');
+  }
+  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  const code = e.code === 'ERR_BAD_RESPONSE' || e.code === 'ERR_BAD_REQUEST' ? e.cause?.code : e.code;
+  if (typeof e.message === 'string' && /maxContentLength/.test(e.message)) {
+    return new TransportError('upstream reply is larger than the router accepts', 'too_large');
+  }
+  return new TransportError(describe(code), 'network', code);
+}
+
+function describe(code: string | undefined): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused by upstream';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'connection reset by upstream';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'upstream host not found';
+    case 'ETIMEDOUT':
+    case 'ECONNABORTED':
+      return 'connection to upstream timed out';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'upstream host unreachable';
+    default:
+      return `upstream unreachable${code ? ` (${code})` : ''}`;
+  }
+}
