@@ -71,6 +71,11 @@ export class ConfigSelector {
     if (fallback !== undefined) return { plan: this.fromFallbackList(fallback), source: 'header-fallback' };
     const provider = header(headers, `${p}provider`);
     if (provider !== undefined) return { plan: this.fromProviderHeader(provider, header(headers, 'authorization')), source: 'header-provider' };
+    // The portkey-ai SDK's `virtualKey` option arrives as this header: a single target too.
+    const virtualKey = header(headers, `${p}virtual-key`);
+    if (virtualKey !== undefined) {
+      return { plan: this.cached(`v:${virtualKey}`, () => this.plan(validateConfig({ virtual_key: virtualKey }))), source: 'header-provider' };
+    }
     if (this.defaultPlan) return { plan: this.defaultPlan, source: 'default' };
     throw new ConfigError(
       `No fallback config given. Send one of: the ${p}config header (a JSON config or a saved config id), ` +
