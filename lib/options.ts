@@ -7,6 +7,7 @@ import type { Request } from 'express';
 import type { AttemptContext, AttemptOutcome } from './engine/plan.js';
 import { OptionsError } from './errors.js';
 import { validateConfig, type ConfigNode } from './config/normalise.js';
+import { NO_VALUE_MESSAGES } from './config/schema.js';
 import { canonicalProvider, builtinAdapters } from './providers/registry.js';
 import type { ProviderAdapter } from './providers/types.js';
 
@@ -243,7 +244,7 @@ export function parseOptions(options: RouterOptions = {}): Settings {
   if (typeof options !== 'object' || options === null) {
     throw new OptionsError('createFallbackRouter(options): options must be an object, e.g. createFallbackRouter({ providers: {...} })');
   }
-  const { error } = optionsSchema.validate(options, { abortEarly: true, errors: { wrap: { label: false } } });
+  const { error } = optionsSchema.validate(options, { abortEarly: true, errors: { wrap: { label: false } }, messages: NO_VALUE_MESSAGES });
   if (error) {
     const detail = error.details[0];
     const top = String(detail?.path[0] ?? '');

@@ -108,7 +108,7 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
   }
 
   const router = express.Router();
-  const jsonParser = express.json({ limit: settings.bodyLimit, strict: true, type: () => true });
+  const jsonParser = express.json({ limit: settings.bodyLimit, strict: false, type: () => true });
 
   const parseBody: RequestHandler = (req, res, next) => {
     // The host already parsed the body (express.json() or another parser): use what it has.

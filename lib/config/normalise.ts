@@ -5,7 +5,7 @@
  * contents of `override_params` are request parameters and pass untouched.
  */
 import { ConfigError } from '../errors.js';
-import { targetSchema } from './schema.js';
+import { NO_VALUE_MESSAGES, targetSchema } from './schema.js';
 
 /** The deepest nesting of targets a config may have; deeper is refused, not recursed into. */
 export const MAX_CONFIG_DEPTH = 8;
@@ -104,6 +104,7 @@ export function validateConfig(raw: unknown, label = 'config'): ConfigNode {
     abortEarly: true,
     convert: false,
     errors: { wrap: { label: false } },
+    messages: NO_VALUE_MESSAGES,
   });
   if (error) {
     const detail = error.details[0];

@@ -6,6 +6,17 @@
 import Joi from 'joi';
 import { ERROR_CLASSES } from '../providers/types.js';
 
+/**
+ * joi's pattern messages quote the offending value; a value may be a secret, so ours never do.
+ * Pass these to every validate() call whose input may hold keys.
+ */
+export const NO_VALUE_MESSAGES = {
+  'string.pattern.name': '{{#label}} must match the {{#name}} pattern',
+  'string.pattern.base': '{{#label}} does not have the expected format',
+  'string.pattern.invert.name': '{{#label}} must not match the {{#name}} pattern',
+  'string.pattern.invert.base': '{{#label}} does not have the expected format',
+} as const;
+
 /** A string that may end up in an upstream header: no CR, LF or NUL (header injection). */
 export const headerSafe = Joi.string()
   .max(8192)
