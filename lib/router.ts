@@ -8,7 +8,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { ConfigSelector } from './config/source.js';
 import type { AttemptFailure, AttemptSuccess } from './engine/plan.js';
 import { ClientGoneError, runPlan, type EngineDeps, type RunResult } from './engine/run.js';
-import { ConfigError, FallbackRouterError, OptionsError, RequestError, errorBody, toOpenAIError } from './errors.js';
+import { FallbackRouterError, RequestError, errorBody, toOpenAIError } from './errors.js';
 import { parseOptions, type RouterOptions, type Settings } from './options.js';
 import type { Endpoint, JsonObject } from './providers/types.js';
 import { createHttpClient } from './transport/http.js';
@@ -84,13 +84,7 @@ function safeEqual(a: string, b: string): boolean {
  */
 export function createFallbackRouter(options: RouterOptions = {}): Router {
   const settings = parseOptions(options);
-  let selector: ConfigSelector;
-  try {
-    selector = new ConfigSelector(settings);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new OptionsError(`createFallbackRouter: saved or default config: ${err.message}`);
-    throw err;
-  }
+  const selector = new ConfigSelector(settings);
   const prefix = settings.headerPrefix;
   const engine: EngineDeps = {
     client: createHttpClient(),

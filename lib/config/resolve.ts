@@ -45,7 +45,19 @@ export interface PlanSource {
 
 /** A stable short id for an inline config. */
 export function hashConfig(config: unknown): string {
-  return `cfg-${createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12)}`;
+  return `cfg-${createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 12)}`;
+}
+
+/** JSON with object keys sorted, so the same config hashes the same whatever its key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** Builds the plan of a validated config. Throws ConfigError naming the offending value. */

@@ -3,7 +3,7 @@
  * and returns its Plan. Parsed plans are cached by their text so a repeated config is neither
  * re-parsed nor re-validated.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, OptionsError } from '../errors.js';
 import type { Plan } from '../engine/plan.js';
 import type { Settings } from '../options.js';
 import { validateConfig, type ConfigNode } from './normalise.js';
@@ -42,12 +42,18 @@ export class ConfigSelector {
   private readonly defaultPlan?: Plan;
 
   constructor(private readonly settings: Settings) {
-    for (const [id, config] of settings.configs) {
-      this.savedPlans.set(id, buildPlan(config, settings, { label: 'config', trusted: true, configId: id }));
-    }
-    if (settings.defaultConfig) {
-      this.defaultPlan = buildPlan(settings.defaultConfig, settings, { label: 'config', trusted: true, configId: 'default' });
-    }
+    // Paths inside plans stay `config...` (they are what response headers report); errors at
+    // construction name the option that holds the config instead.
+    const build = (config: ConfigNode, configId: string, option: string): Plan => {
+      try {
+        return buildPlan(config, settings, { label: 'config', trusted: true, configId });
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        throw new OptionsError(`createFallbackRouter: ${err.message.replace(/^config/, option)}`);
+      }
+    };
+    for (const [id, config] of settings.configs) this.savedPlans.set(id, build(config, id, `options.configs.${id}`));
+    if (settings.defaultConfig) this.defaultPlan = build(settings.defaultConfig, 'default', 'options.defaultConfig');
   }
 
   /** Every plan built from the host's options (for start-up checks). */

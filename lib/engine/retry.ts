@@ -34,6 +34,11 @@ export function parseRetryAfter(headers: Readonly<Record<string, string>>, now =
   const value = headers['retry-after'];
   if (value === undefined) return undefined;
   if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.ceil(Number(value) * 1000);
+  // Only an HTTP date (RFC 9110: "Sun, 06 Nov 1994 08:49:37 GMT", or the obsolete forms, all
+  // in GMT): V8's lenient Date.parse would read "-5" or "abc 1" as dates in 2001.
+  if (!/^\s*[A-Za-z]{3,9},?\s.*\d{2}:\d{2}:\d{2}\s+GMT\s*$/.test(value) && !/^\s*[A-Za-z]{3}\s+[A-Za-z]{3}\s+\d{1,2}\s+\d{2}:\d{2}:\d{2}\s+\d{4}\s*$/.test(value)) {
+    return undefined;
+  }
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

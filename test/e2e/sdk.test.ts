@@ -113,7 +113,7 @@ for (const { name: expressName, express } of EXPRESS_VERSIONS) {
       };
       const app = createApp(options, { express });
       server = app.listen(0, '127.0.0.1');
-      server.on('request', (req: http.IncomingMessage) => {
+      server.prependListener('request', (req: http.IncomingMessage) => {
         incoming.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
       });
       await once(server, 'listening');

@@ -1,0 +1,526 @@
+/**
+ * Config normalisation and validation (lib/config/normalise.ts), plan building
+ * (lib/config/resolve.ts) and config selection with its cache (lib/config/source.ts), driven by
+ * a real Settings from parseOptions.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateConfig } from '../../lib/config/normalise.js';
+import { buildPlan, hashConfig, type PlanSource } from '../../lib/config/resolve.js';
+import { ConfigSelector } from '../../lib/config/source.js';
+import { parseOptions, type RouterOptions, type Settings } from '../../lib/options.js';
+import { ConfigError } from '../../lib/errors.js';
+import type { Plan, PlanGroup, PlanNode, PlanTarget } from '../../lib/engine/plan.js';
+
+const quiet = { warn: (): void => {}, error: (): void => {} };
+
+function settingsOf(options: RouterOptions = {}): Settings {
+  return parseOptions({ logger: quiet, ...options });
+}
+
+const baseSettings = (): Settings =>
+  settingsOf({
+    providers: {
+      openai: { apiKey: 'sk-openai-server' },
+      anthropic: { apiKey: 'sk-ant-server' },
+    },
+  });
+
+const untrusted: PlanSource = { label: 'config', trusted: false };
+const trusted: PlanSource = { label: 'config', trusted: true };
+
+function plan(raw: unknown, settings: Settings = baseSettings(), source: PlanSource = untrusted): Plan {
+  return buildPlan(validateConfig(raw), settings, source);
+}
+
+function asTarget(node: PlanNode | undefined): PlanTarget {
+  assert.ok(node, 'node exists');
+  assert.equal(node.kind, 'target', `${node.path} is a target`);
+  return node as PlanTarget;
+}
+
+function asGroup(node: PlanNode | undefined): PlanGroup {
+  assert.ok(node, 'node exists');
+  assert.equal(node.kind, 'group', `${node.path} is a group`);
+  return node as PlanGroup;
+}
+
+/** Leaves in order, depth first. */
+function leaves(node: PlanNode): PlanTarget[] {
+  return node.kind === 'target' ? [node] : node.children.flatMap(leaves);
+}
+
+/** Runs fn, expects a ConfigError, returns it. */
+function configError(fn: () => unknown): ConfigError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${String(caught)}`);
+  assert.equal(caught.status, 400);
+  return caught;
+}
+
+describe('validateConfig: key spellings', () => {
+  const camel = {
+    strategy: { mode: 'fallback', onStatusCodes: [429, '5xx'], onErrors: ['timeout'], cbConfig: { failureThreshold: 3, cooldownMs: 1000 } },
+    requestTimeout: 1500,
+    streamIdleTimeout: 800,
+    forwardHeaders: ['x-request-id'],
+    targets: [
+      { provider: 'openai', apiKey: 'sk-1', overrideParams: { model: 'gpt-4o' }, retry: { attempts: 2, onStatusCodes: [503], useRetryAfterHeader: false } },
+      { virtualKey: 'vk-1', weight: 2, streamMode: 'buffered' },
+      { provider: 'azure_openai', api_key: 'az', resourceName: 'acme', deploymentId: 'dep', apiVersion: '2024-10-21' },
+    ],
+  };
+  const snake = {
+    strategy: { mode: 'fallback', on_status_codes: [429, '5xx'], on_errors: ['timeout'], cb_config: { failure_threshold: 3, cooldown_ms: 1000 } },
+    request_timeout: 1500,
+    stream_idle_timeout: 800,
+    forward_headers: ['x-request-id'],
+    targets: [
+      { provider: 'openai', api_key: 'sk-1', override_params: { model: 'gpt-4o' }, retry: { attempts: 2, on_status_codes: [503], use_retry_after_header: false } },
+      { virtual_key: 'vk-1', weight: 2, stream_mode: 'buffered' },
+      { provider: 'azure_openai', api_key: 'az', resource_name: 'acme', deployment_id: 'dep', api_version: '2024-10-21' },
+    ],
+  };
+
+  test('camelCase and snake_case give the same normalised config', () => {
+    assert.deepEqual(validateConfig(camel), validateConfig(snake));
+    assert.deepEqual(validateConfig(snake), snake);
+  });
+
+  test('camelCase and snake_case give the same plan and the same configId', () => {
+    const settings = settingsOf({
+      providers: { openai: { apiKey: 'sk' } },
+      virtualKeys: { 'vk-1': { provider: 'anthropic', apiKey: 'ant' } },
+    });
+    const a = plan(camel, settings);
+    const b = plan(snake, settings);
+    assert.deepEqual(a, b);
+    assert.equal(a.configId, b.configId);
+  });
+
+  test('override_params content is not renamed', () => {
+    const config = validateConfig({ provider: 'openai', overrideParams: { maxTokens: 5, top_p: 1, responseFormat: { jsonSchema: 1 } } });
+    assert.deepEqual(config.override_params, { maxTokens: 5, top_p: 1, responseFormat: { jsonSchema: 1 } });
+    const leaf = asTarget(plan({ provider: 'openai', overrideParams: { maxTokens: 5, top_p: 1 } }).root);
+    assert.deepEqual(leaf.overrideParams, { maxTokens: 5, top_p: 1 });
+  });
+
+  test('both spellings of one key conflict', () => {
+    const err = configError(() => validateConfig({ provider: 'openai', api_key: 'a', apiKey: 'b' }));
+    assert.equal(err.code, 'invalid_config');
+    assert.equal(err.param, 'config.api_key');
+    assert.match(err.message, /api_key/);
+    assert.match(err.message, /apiKey/);
+    assert.ok(!err.message.includes('"a"') && !err.message.includes('"b"'), 'no key value echoed');
+
+    const nested = configError(() =>
+      validateConfig({
+        strategy: { mode: 'fallback' },
+        targets: [{ provider: 'openai' }, { provider: 'openai', override_params: { model: 'a' }, overrideParams: { model: 'b' } }],
+      }),
+    );
+    assert.equal(nested.param, 'config.targets[1].override_params');
+
+    const inStrategy = configError(() => validateConfig({ strategy: { mode: 'fallback', on_status_codes: [429], onStatusCodes: [500] }, targets: [{ provider: 'openai' }] }));
+    assert.equal(inStrategy.param, 'config.strategy.on_status_codes');
+  });
+
+  test('an invalid value names the exact path and the rule', () => {
+    const err = configError(() =>
+      validateConfig({ strategy: { mode: 'fallback' }, targets: [{ provider: 'openai' }, { provider: 'openai', retry: { attempts: 9 } }] }),
+    );
+    assert.equal(err.param, 'config.targets[1].retry.attempts');
+    assert.equal(err.message, 'config.targets[1].retry.attempts must be less than or equal to 5');
+  });
+});
+
+describe('buildPlan: paths', () => {
+  test('legacy { mode, options } yields config.options[i]', () => {
+    const p = plan({
+      mode: 'fallback',
+      options: [
+        { provider: 'openai', apiKey: 'sk-client', override_params: { model: 'gpt-3.5-turbo' } },
+        { provider: 'anthropic', api_key: 'ant-client', override_params: { model: 'claude-v1' } },
+      ],
+    });
+    const root = asGroup(p.root);
+    assert.equal(root.mode, 'fallback');
+    assert.equal(root.path, 'config');
+    assert.deepEqual(root.children.map((c) => c.path), ['config.options[0]', 'config.options[1]']);
+    const [first, second] = root.children.map(asTarget);
+    assert.equal(first!.target.provider, 'openai');
+    assert.equal(first!.target.apiKey, 'sk-client');
+    assert.deepEqual(first!.overrideParams, { model: 'gpt-3.5-turbo' });
+    assert.equal(second!.target.provider, 'anthropic');
+    assert.equal(second!.target.apiKey, 'ant-client');
+  });
+
+  test('legacy form validation errors use config.options[i] paths', () => {
+    const err = configError(() => validateConfig({ mode: 'fallback', options: [{ provider: 'openai' }, { provider: 'openai', weight: -1 }] }));
+    assert.equal(err.param, 'config.options[1].weight');
+  });
+
+  test('nested current form yields config.targets[0].targets[1]', () => {
+    const p = plan({
+      strategy: { mode: 'fallback' },
+      targets: [
+        { strategy: { mode: 'loadbalance' }, targets: [{ provider: 'openai' }, { provider: 'anthropic' }] },
+        { provider: 'openai' },
+      ],
+    });
+    const root = asGroup(p.root);
+    const inner = asGroup(root.children[0]);
+    assert.equal(inner.path, 'config.targets[0]');
+    assert.equal(inner.mode, 'loadbalance');
+    assert.deepEqual(inner.children.map((c) => c.path), ['config.targets[0].targets[0]', 'config.targets[0].targets[1]']);
+    assert.equal(asTarget(inner.children[1]).target.provider, 'anthropic');
+    assert.equal(root.children[1]!.path, 'config.targets[1]');
+  });
+
+  test('a single-target config has the path config', () => {
+    const p = plan({ provider: 'openai' });
+    assert.equal(asTarget(p.root).path, 'config');
+  });
+});
+
+describe('buildPlan: inheritance', () => {
+  const config = {
+    retry: { attempts: 2, on_status_codes: [503] },
+    request_timeout: 1500,
+    stream_idle_timeout: 700,
+    stream_mode: 'buffered',
+    stream_recovery: 'continue',
+    forward_headers: ['X-Request-Id'],
+    strategy: { mode: 'fallback' },
+    targets: [
+      { provider: 'openai' },
+      {
+        strategy: { mode: 'fallback' },
+        request_timeout: 900,
+        targets: [
+          { provider: 'openai', retry: { attempts: 0 } },
+          { provider: 'anthropic', forward_headers: ['x-user'], stream_mode: 'passthrough', stream_idle_timeout: 50, stream_recovery: 'none' },
+        ],
+      },
+    ],
+  };
+
+  test('root settings flow down to every leaf', () => {
+    const [a] = leaves(plan(config).root);
+    assert.equal(a!.path, 'config.targets[0]');
+    assert.equal(a!.retry.attempts, 2);
+    assert.deepEqual(a!.retry.onStatusCodes, [503]);
+    assert.equal(a!.requestTimeout, 1500);
+    assert.equal(a!.streamIdleTimeout, 700);
+    assert.equal(a!.streamMode, 'buffered');
+    assert.equal(a!.streamRecovery, 'continue');
+    assert.deepEqual(a!.forwardHeaders, ['x-request-id']);
+  });
+
+  test('a child that sets its own value wins, for itself and its children', () => {
+    const [, b, c] = leaves(plan(config).root);
+    assert.equal(b!.path, 'config.targets[1].targets[0]');
+    assert.equal(b!.requestTimeout, 900, 'from the nested strategy');
+    assert.equal(b!.retry.attempts, 0, 'own retry');
+    assert.equal(b!.streamMode, 'buffered');
+    assert.deepEqual(b!.forwardHeaders, ['x-request-id']);
+
+    assert.equal(c!.path, 'config.targets[1].targets[1]');
+    assert.equal(c!.requestTimeout, 900);
+    assert.equal(c!.retry.attempts, 2, 'inherited from the root');
+    assert.deepEqual(c!.forwardHeaders, ['x-user']);
+    assert.equal(c!.streamMode, 'passthrough');
+    assert.equal(c!.streamIdleTimeout, 50);
+    assert.equal(c!.streamRecovery, 'none');
+  });
+
+  test('without config values, leaves get the router defaults', () => {
+    const settings = settingsOf({
+      providers: { openai: { apiKey: 'sk' } },
+      defaults: { requestTimeout: 4321, streamIdleTimeout: 1234, streamMode: 'buffered', retry: { attempts: 3, onStatusCodes: [429] } },
+    });
+    const leaf = asTarget(plan({ provider: 'openai' }, settings).root);
+    assert.equal(leaf.requestTimeout, 4321);
+    assert.equal(leaf.streamIdleTimeout, 1234);
+    assert.equal(leaf.streamMode, 'buffered');
+    assert.equal(leaf.retry.attempts, 3);
+    assert.deepEqual(leaf.retry.onStatusCodes, [429]);
+    assert.deepEqual(leaf.forwardHeaders, []);
+    assert.deepEqual(leaf.overrideParams, {});
+  });
+
+  test('custom_host flows down as the leaves\' baseURL (host config)', () => {
+    const p = plan(
+      {
+        custom_host: 'http://10.0.0.5:8000/v1',
+        strategy: { mode: 'fallback' },
+        targets: [{ provider: 'openai' }, { provider: 'openai', custom_host: 'http://10.0.0.6:8000/v1' }],
+      },
+      baseSettings(),
+      trusted,
+    );
+    const [a, b] = leaves(p.root);
+    assert.equal(a!.target.baseURL, 'http://10.0.0.5:8000/v1');
+    assert.equal(b!.target.baseURL, 'http://10.0.0.6:8000/v1');
+  });
+
+  test('override_params are shallow-merged, parent then child', () => {
+    const p = plan({
+      override_params: { model: 'root-model', temperature: 0.5, metadata: { a: 1 } },
+      strategy: { mode: 'fallback' },
+      targets: [
+        { provider: 'openai' },
+        {
+          strategy: { mode: 'fallback' },
+          override_params: { max_tokens: 10 },
+          targets: [{ provider: 'openai', override_params: { model: 'leaf-model', metadata: { b: 2 } } }],
+        },
+      ],
+    });
+    const [a, b] = leaves(p.root);
+    assert.deepEqual(a!.overrideParams, { model: 'root-model', temperature: 0.5, metadata: { a: 1 } });
+    assert.deepEqual(b!.overrideParams, { model: 'leaf-model', temperature: 0.5, metadata: { b: 2 }, max_tokens: 10 });
+  });
+
+  test('weight defaults to 1', () => {
+    const p = plan({
+      strategy: { mode: 'loadbalance' },
+      targets: [{ provider: 'openai' }, { provider: 'openai', weight: 3 }, { provider: 'anthropic', weight: 0 }],
+    });
+    assert.deepEqual(asGroup(p.root).children.map((c) => c.weight), [1, 3, 0]);
+    assert.equal(p.root.weight, 1);
+  });
+});
+
+describe('buildPlan: providers and virtual keys', () => {
+  const settings = (): Settings =>
+    settingsOf({
+      providers: {
+        azure_openai: {
+          apiKey: 'shared-azure-key',
+          baseURL: 'http://127.0.0.1:1111',
+          resourceName: 'shared-res',
+          apiVersion: '2024-06-01',
+          headers: { 'x-shared': 'yes', 'x-both': 'shared' },
+        },
+        openai: { apiKey: 'sk-openai-server', baseURL: 'http://127.0.0.1:3333/v1', organization: 'org-1' },
+      },
+      virtualKeys: {
+        'azure-vk': {
+          provider: 'azure_openai',
+          apiKey: 'vk-azure-key',
+          baseURL: 'http://127.0.0.1:2222',
+          resourceName: 'vk-res',
+          deploymentId: 'vk-deploy',
+          headers: { 'x-both': 'vk' },
+        },
+        'azure-vk-min': { provider: 'azure-openai', apiKey: 'vk-min-key' },
+      },
+    });
+
+  test("a virtual key's settings win over options.providers[provider]", () => {
+    const leaf = asTarget(plan({ virtual_key: 'azure-vk' }, settings()).root);
+    assert.equal(leaf.target.provider, 'azure-openai');
+    assert.equal(leaf.target.apiKey, 'vk-azure-key');
+    assert.equal(leaf.target.baseURL, 'http://127.0.0.1:2222');
+    assert.equal(leaf.target.settings.resource_name, 'vk-res');
+    assert.equal(leaf.target.settings.deployment_id, 'vk-deploy');
+    assert.equal(leaf.target.settings.api_version, '2024-06-01', 'what the key does not set comes from options.providers');
+    assert.deepEqual(leaf.target.headers, { 'x-shared': 'yes', 'x-both': 'vk' });
+  });
+
+  test('a virtual key that sets little falls back to options.providers[provider]', () => {
+    const leaf = asTarget(plan({ virtualKey: 'azure-vk-min' }, settings()).root);
+    assert.equal(leaf.target.provider, 'azure-openai');
+    assert.equal(leaf.target.apiKey, 'vk-min-key');
+    assert.equal(leaf.target.baseURL, 'http://127.0.0.1:1111');
+    assert.equal(leaf.target.settings.resource_name, 'shared-res');
+  });
+
+  test('a provider target uses options.providers[provider]', () => {
+    const leaf = asTarget(plan({ provider: 'openai' }, settings()).root);
+    assert.equal(leaf.target.apiKey, 'sk-openai-server');
+    assert.equal(leaf.target.baseURL, 'http://127.0.0.1:3333/v1');
+    assert.equal(leaf.target.settings.organization, 'org-1');
+  });
+
+  test('a target api_key wins over the server key', () => {
+    const leaf = asTarget(plan({ provider: 'openai', api_key: 'sk-client' }, settings()).root);
+    assert.equal(leaf.target.apiKey, 'sk-client');
+  });
+
+  test('provider spelled azure_openai resolves to azure-openai', () => {
+    const leaf = asTarget(plan({ provider: 'azure_openai' }, settings()).root);
+    assert.equal(leaf.target.provider, 'azure-openai');
+    assert.equal(leaf.target.apiKey, 'shared-azure-key');
+    assert.equal(leaf.target.settings.resource_name, 'shared-res');
+  });
+
+  test('an unknown virtual key is a ConfigError naming it', () => {
+    const err = configError(() => plan({ strategy: { mode: 'fallback' }, targets: [{ provider: 'openai' }, { virtual_key: 'ghost' }] }, settings()));
+    assert.equal(err.code, 'unknown_virtual_key');
+    assert.equal(err.param, 'config.targets[1].virtual_key');
+    assert.match(err.message, /ghost/);
+  });
+
+  test('an unknown provider is a ConfigError naming it', () => {
+    const err = configError(() => plan({ provider: 'nope' }, settings()));
+    assert.equal(err.code, 'unknown_provider');
+    assert.match(err.message, /"nope"/);
+  });
+
+  test('a target with no credentials is a ConfigError that never echoes a secret', () => {
+    const err = configError(() => plan({ provider: 'anthropic' }, settings()));
+    assert.equal(err.code, 'missing_credentials');
+    assert.match(err.message, /anthropic/);
+    for (const secret of ['shared-azure-key', 'vk-azure-key', 'sk-openai-server']) assert.ok(!err.message.includes(secret));
+  });
+});
+
+describe('buildPlan: configId', () => {
+  test("a saved config's plan has configId = its id", () => {
+    const settings = settingsOf({ providers: { openai: { apiKey: 'sk' } }, configs: { 'pc-main': { provider: 'openai' } } });
+    const config = settings.configs.get('pc-main');
+    assert.ok(config);
+    assert.equal(buildPlan(config, settings, { label: 'config', trusted: true, configId: 'pc-main' }).configId, 'pc-main');
+    const selector = new ConfigSelector(settings);
+    assert.equal(selector.select({ 'x-portkey-config': 'pc-main' }, undefined).plan.configId, 'pc-main');
+    assert.equal(selector.select({}, 'pc-main').plan.configId, 'pc-main');
+  });
+
+  test("an inline config's configId is stable for the same config and differs for another", () => {
+    const a = { strategy: { mode: 'fallback' }, targets: [{ provider: 'openai' }, { provider: 'anthropic' }] };
+    const b = { strategy: { mode: 'fallback' }, targets: [{ provider: 'anthropic' }, { provider: 'openai' }] };
+    const idA1 = plan(a).configId;
+    const idA2 = plan(structuredClone(a), baseSettings()).configId;
+    const idB = plan(b).configId;
+    assert.match(idA1, /^cfg-[0-9a-f]+$/);
+    assert.equal(idA1, idA2);
+    assert.notEqual(idA1, idB);
+    assert.equal(idA1, hashConfig(validateConfig(a)));
+    assert.equal(hashConfig(validateConfig(a)), hashConfig(validateConfig(structuredClone(a))));
+    assert.notEqual(hashConfig(validateConfig(a)), hashConfig(validateConfig(b)));
+  });
+});
+
+describe('ConfigSelector: precedence', () => {
+  const settings = (): Settings =>
+    settingsOf({
+      providers: {
+        openai: { apiKey: 'sk-openai' },
+        anthropic: { apiKey: 'sk-ant' },
+        groq: { apiKey: 'gsk' },
+        'mistral-ai': { apiKey: 'mistral' },
+      },
+      configs: { saved: { provider: 'anthropic', override_params: { model: 'saved-model' } } },
+      defaultConfig: { provider: 'mistral-ai' },
+    });
+  const providers = (p: Plan): string[] => leaves(p.root).map((leaf) => leaf.target.provider);
+
+  const headerConfig = { 'x-portkey-config': JSON.stringify({ provider: 'openai' }) };
+  const bodyConfig = { provider: 'anthropic' };
+  const fallbackHeader = { 'x-portkey-fallback': 'groq, ollama' };
+  const providerHeader = { 'x-portkey-provider': 'deepseek', authorization: 'Bearer ds-client-key' };
+
+  test('header config beats body config', () => {
+    const selected = new ConfigSelector(settings()).select(headerConfig, bodyConfig);
+    assert.equal(selected.source, 'header-config');
+    assert.deepEqual(providers(selected.plan), ['openai']);
+  });
+
+  test('a header naming a saved config beats body config', () => {
+    const selected = new ConfigSelector(settings()).select({ 'x-portkey-config': 'saved' }, { provider: 'openai' });
+    assert.equal(selected.plan.configId, 'saved');
+    assert.deepEqual(providers(selected.plan), ['anthropic']);
+  });
+
+  test('body config beats the fallback header', () => {
+    const selected = new ConfigSelector(settings()).select(fallbackHeader, bodyConfig);
+    assert.equal(selected.source, 'body-config');
+    assert.deepEqual(providers(selected.plan), ['anthropic']);
+  });
+
+  test('fallback header beats the provider header', () => {
+    const selected = new ConfigSelector(settings()).select({ ...fallbackHeader, ...providerHeader }, undefined);
+    assert.equal(selected.source, 'header-fallback');
+    assert.deepEqual(providers(selected.plan), ['groq', 'ollama']);
+    assert.deepEqual(leaves(selected.plan.root).map((l) => l.path), ['config.targets[0]', 'config.targets[1]']);
+    assert.equal(asGroup(selected.plan.root).mode, 'fallback');
+  });
+
+  test('provider header beats defaultConfig, with the bearer key as the target key', () => {
+    const selected = new ConfigSelector(settings()).select(providerHeader, undefined);
+    assert.equal(selected.source, 'header-provider');
+    const leaf = asTarget(selected.plan.root);
+    assert.equal(leaf.target.provider, 'deepseek');
+    assert.equal(leaf.target.apiKey, 'ds-client-key');
+  });
+
+  test('defaultConfig when nothing else is given', () => {
+    const selected = new ConfigSelector(settings()).select({ 'content-type': 'application/json' }, undefined);
+    assert.equal(selected.source, 'default');
+    assert.deepEqual(providers(selected.plan), ['mistral-ai']);
+  });
+
+  test('nothing at all: a 400 naming all five ways', () => {
+    const noDefault = settingsOf({ providers: { openai: { apiKey: 'sk' } } });
+    const err = configError(() => new ConfigSelector(noDefault).select({}, undefined));
+    assert.equal(err.code, 'missing_config');
+    for (const way of ['x-portkey-config', '"config"', 'x-portkey-fallback', 'x-portkey-provider', 'defaultConfig']) {
+      assert.ok(err.message.includes(way), `message names ${way}`);
+    }
+  });
+
+  test('headerPrefix renames the headers read', () => {
+    const s = settingsOf({ providers: { openai: { apiKey: 'sk' }, anthropic: { apiKey: 'a' } }, headerPrefix: 'x-gw-' });
+    const selector = new ConfigSelector(s);
+    const selected = selector.select({ 'x-gw-config': JSON.stringify({ provider: 'anthropic' }), 'x-portkey-config': JSON.stringify({ provider: 'openai' }) }, undefined);
+    assert.deepEqual(providers(selected.plan), ['anthropic']);
+  });
+});
+
+describe('ConfigSelector: cache', () => {
+  test('the same header text returns the same Plan object', () => {
+    const selector = new ConfigSelector(baseSettings());
+    const text = JSON.stringify({ strategy: { mode: 'fallback' }, targets: [{ provider: 'openai' }, { provider: 'anthropic' }] });
+    const first = selector.select({ 'x-portkey-config': text }, undefined).plan;
+    const second = selector.select({ 'x-portkey-config': text }, undefined).plan;
+    assert.equal(first, second);
+    const other = selector.select({ 'x-portkey-config': JSON.stringify({ provider: 'openai' }) }, undefined).plan;
+    assert.notEqual(other, first);
+  });
+
+  test('the same body config returns the same Plan object', () => {
+    const selector = new ConfigSelector(baseSettings());
+    const first = selector.select({}, { provider: 'openai', override_params: { model: 'm' } }).plan;
+    const second = selector.select({}, { provider: 'openai', override_params: { model: 'm' } }).plan;
+    assert.equal(first, second);
+  });
+
+  test("an invalid config's error is cached too", () => {
+    const selector = new ConfigSelector(baseSettings());
+    const text = JSON.stringify({ provider: 'openai', retry: { attempts: 9 } });
+    const first = configError(() => selector.select({ 'x-portkey-config': text }, undefined));
+    const second = configError(() => selector.select({ 'x-portkey-config': text }, undefined));
+    assert.equal(first.param, 'config.retry.attempts');
+    assert.equal(second, first, 'the same error object: not validated again');
+  });
+
+  test('invalid JSON in the header is a 400', () => {
+    const selector = new ConfigSelector(baseSettings());
+    const err = configError(() => selector.select({ 'x-portkey-config': '{"provider": ' }, undefined));
+    assert.equal(err.code, 'invalid_config_json');
+  });
+
+  test('an unknown saved config id is a 400 naming it', () => {
+    const selector = new ConfigSelector(baseSettings());
+    const err = configError(() => selector.select({ 'x-portkey-config': 'pc-missing' }, undefined));
+    assert.equal(err.code, 'unknown_config');
+    assert.match(err.message, /pc-missing/);
+  });
+});
