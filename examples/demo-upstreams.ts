@@ -28,6 +28,20 @@ function lastUserText(body: any): string {
   return content.slice(0, 80);
 }
 
+/** Sends SSE frames a few ms apart, so a streamed demo answer is seen arriving. */
+function streamEvents(res: http.ServerResponse, frames: string[]): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  let i = 0;
+  const timer = setInterval(() => {
+    if (i >= frames.length || res.destroyed) {
+      clearInterval(timer);
+      res.end();
+      return;
+    }
+    res.write(frames[i++]);
+  }, 30);
+}
+
 /** Starts the demo upstreams on a free port of 127.0.0.1. */
 export async function startDemoUpstreams(): Promise<DemoUpstreams> {
   const server = http.createServer((req, res) => {
@@ -46,6 +60,17 @@ export async function startDemoUpstreams(): Promise<DemoUpstreams> {
         return;
       }
       if (url.startsWith('/azure/openai/deployments/')) {
+        const text = `Demo Azure OpenAI answering: "${lastUserText(body)}"`;
+        if (body.stream === true) {
+          const base = { id: 'chatcmpl-demo-azure', object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: 'gpt-4o-2024-08-06' };
+          const events = [
+            { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
+            ...text.split(/(?<= )/).map((piece) => ({ ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })),
+            { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+          ];
+          streamEvents(res, [...events.map((e) => `data: ${JSON.stringify(e)}\n\n`), 'data: [DONE]\n\n']);
+          return;
+        }
         reply(res, 200, {
           id: 'chatcmpl-demo-azure',
           object: 'chat.completion',
@@ -57,6 +82,19 @@ export async function startDemoUpstreams(): Promise<DemoUpstreams> {
         return;
       }
       if (url.startsWith('/anthropic/v1/messages')) {
+        const text = `Demo Anthropic answering: "${lastUserText(body)}"`;
+        if (body.stream === true) {
+          const frame = (type: string, data: object): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+          streamEvents(res, [
+            frame('message_start', { message: { id: 'msg_demo', type: 'message', role: 'assistant', model: body.model ?? 'claude-demo', content: [], stop_reason: null, usage: { input_tokens: 12, output_tokens: 1 } } }),
+            frame('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+            ...text.split(/(?<= )/).map((piece) => frame('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } })),
+            frame('content_block_stop', { index: 0 }),
+            frame('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 9 } }),
+            frame('message_stop', {}),
+          ]);
+          return;
+        }
         reply(res, 200, {
           id: 'msg_demo',
           type: 'message',

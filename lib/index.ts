@@ -1,5 +1,7 @@
 export { createFallbackRouter } from './router.js';
-export type { RouterOptions, ProviderOptions, VirtualKeyOptions, Config, DefaultsOptions, ShouldFallback } from './options.js';
+export type { RouterOptions, ProviderOptions, VirtualKeyOptions, Config, DefaultsOptions, ShouldFallback, LogsOptions, HooksOptions } from './options.js';
+export type { Trace, AttemptTrace, TraceUsage, TraceQuery, TraceStore, FallbackInfo } from './trace/types.js';
+export { MemoryTraceStore, traceMatches, type MemoryTraceStoreOptions } from './trace/memory-store.js';
 export type {
   ProviderAdapter,
   Endpoint,

@@ -5,6 +5,8 @@
 import Joi from 'joi';
 import type { Request } from 'express';
 import type { AttemptContext, AttemptOutcome } from './engine/plan.js';
+import type { AttemptRecord } from './engine/run.js';
+import type { FallbackInfo, Trace, TraceStore } from './trace/types.js';
 import { OptionsError } from './errors.js';
 import { validateConfig, type ConfigNode } from './config/normalise.js';
 import { NO_VALUE_MESSAGES } from './config/schema.js';
@@ -92,23 +94,47 @@ export interface RouterOptions {
   /** Where warnings and errors go. @default console */
   logger?: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
   /** Traces and the logs routes. @default { enabled: true, captureBodies: false, maxTraces: 1000 } */
-  logs?: { enabled?: boolean; captureBodies?: boolean; maxTraces?: number };
-  /** USD per million tokens, by `provider/model` or `model`. @default {} */
+  logs?: LogsOptions;
+  /**
+   * USD per million tokens, by `provider/model` (e.g. `openai/gpt-4o`) or `model` (e.g.
+   * `gpt-4o`), looked up in that order with the model that served (or was asked for). Attempts
+   * whose model has no price have no `costUsd` and add nothing to the trace's total. @default {}
+   */
   pricing?: Record<string, { input: number; output: number }>;
   /** Circuit breaker settings, or false. @default false */
   circuitBreaker?:
     | false
     | { failureThreshold?: number; minimumRequests?: number; windowMs?: number; cooldownMs?: number };
-  /** Lifecycle hooks. @default {} */
-  hooks?: {
-    onAttempt?: (record: unknown) => void;
-    onFallback?: (info: unknown) => void;
-    onTrace?: (trace: unknown) => void;
-  };
-  /** Trace storage. @default bounded in-memory store */
-  traceStore?: unknown;
+  /** Lifecycle hooks; a hook that throws or rejects is logged and ignored. @default {} */
+  hooks?: HooksOptions;
+  /**
+   * Where traces go (`record`, `get`, `list`; sync or async). A store that throws, rejects or is
+   * slow never fails or delays a response. @default a MemoryTraceStore of `logs.maxTraces`
+   * traces (none when `logs.enabled` is false: traces then only reach `hooks.onTrace`)
+   */
+  traceStore?: TraceStore;
   /** Circuit breaker state storage. @default in-memory */
   breakerStore?: unknown;
+}
+
+/** Traces and the `/logs` routes. */
+export interface LogsOptions {
+  /** Serve GET `/logs`, `/logs/:traceId` and `/logs/ui` (behind `auth`). @default true */
+  enabled?: boolean;
+  /** Store the request params (without `config`) and the response body in each trace. @default false */
+  captureBodies?: boolean;
+  /** How many traces the default in-memory store keeps (the oldest are dropped). @default 1000 */
+  maxTraces?: number;
+}
+
+/** Lifecycle hooks. Each may return a promise; a throw or rejection is logged and ignored. */
+export interface HooksOptions {
+  /** After every attempt (and every skipped target), in order. */
+  onAttempt?: (record: AttemptRecord) => unknown;
+  /** When a fallback strategy moves on from a failed target to the next one. */
+  onFallback?: (info: FallbackInfo) => unknown;
+  /** Once per request, with its finished trace (after the response was sent). */
+  onTrace?: (trace: Trace) => unknown;
 }
 
 /** Resolved provider settings (from options.providers or a virtual key). */
@@ -144,6 +170,10 @@ export interface Settings {
   auth?: RouterOptions['auth'];
   maxRetryAfterMs: number;
   logger: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
+  logs: { enabled: boolean; captureBodies: boolean; maxTraces: number };
+  pricing: Record<string, { input: number; output: number }>;
+  hooks: HooksOptions;
+  traceStore?: TraceStore;
 }
 
 const headerSafeString = Joi.string().pattern(/^[^\r\n\0]*$/, { name: 'no CR, LF or NUL' });
@@ -222,6 +252,10 @@ const OPTION_EXAMPLES: Record<string, string> = {
   finalError: "finalError: 'first'",
   headerPrefix: "headerPrefix: 'x-gw-'",
   bodyLimit: "bodyLimit: '10mb'",
+  logs: 'logs: { enabled: true, captureBodies: false, maxTraces: 1000 }',
+  pricing: "pricing: { 'openai/gpt-4o': { input: 2.5, output: 10 } }",
+  hooks: 'hooks: { onAttempt: (record) => {}, onFallback: (info) => {}, onTrace: (trace) => {} }',
+  traceStore: 'traceStore: { record(trace) {}, get(traceId) {}, list(query) { return []; } }',
 };
 
 const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -308,7 +342,15 @@ export function parseOptions(options: RouterOptions = {}): Settings {
     customHostAllowlist: new Set((options.customHostAllowlist ?? []).map((url) => new URL(url).origin)),
     maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
     logger: options.logger ?? console,
+    logs: {
+      enabled: options.logs?.enabled ?? true,
+      captureBodies: options.logs?.captureBodies ?? false,
+      maxTraces: options.logs?.maxTraces ?? 1000,
+    },
+    pricing: { ...(options.pricing ?? {}) },
+    hooks: { ...(options.hooks ?? {}) },
   };
+  if (options.traceStore) settings.traceStore = options.traceStore;
   if (options.defaultConfig) settings.defaultConfig = validateOptionConfig(options.defaultConfig, 'options.defaultConfig');
   if (options.shouldFallback) settings.shouldFallback = options.shouldFallback;
   if (options.auth) settings.auth = options.auth;

@@ -12,6 +12,10 @@ import { FallbackRouterError, RequestError, errorBody, toOpenAIError } from './e
 import { parseOptions, type RouterOptions, type Settings } from './options.js';
 import type { Endpoint, JsonObject } from './providers/types.js';
 import { createHttpClient } from './transport/http.js';
+import { pumpStream } from './transport/sse-writer.js';
+import { MemoryTraceStore } from './trace/memory-store.js';
+import { createLogsRouter } from './trace/logs-routes.js';
+import { createTraceRecorder, safeHook } from './trace/recorder.js';
 
 const debug = createDebug('express-llm-fallback:router');
 
@@ -71,6 +75,14 @@ function millisHeader(req: Request, name: string): number | undefined {
   return Number(value);
 }
 
+/** Reads `passthrough` or `buffered` from a header; anything else is a 400. */
+function streamModeHeader(req: Request, name: string): 'passthrough' | 'buffered' | undefined {
+  const value = headerValue(req, name)?.trim().toLowerCase();
+  if (value === undefined || value === '') return undefined;
+  if (value === 'passthrough' || value === 'buffered') return value;
+  throw new RequestError(`${name} must be "passthrough" or "buffered"`, 400, 'invalid_header', 'invalid_request_error', name);
+}
+
 /** Compares two secrets in constant time (over their digests, so lengths do not leak). */
 function safeEqual(a: string, b: string): boolean {
   const da = createHash('sha256').update(a).digest();
@@ -93,7 +105,18 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
     finalError: settings.finalError,
     maxRetryAfterMs: settings.maxRetryAfterMs,
     logger: settings.logger,
+    // hooks: a throw or a rejected promise is logged, never surfaced
+    ...(settings.hooks.onAttempt ? { onAttempt: safeHook(settings.hooks.onAttempt, 'onAttempt', settings.logger)! } : {}),
+    ...(settings.hooks.onFallback ? { onFallback: safeHook(settings.hooks.onFallback, 'onFallback', settings.logger)! } : {}),
   };
+  const recorder = createTraceRecorder({
+    ...(settings.traceStore || settings.logs.enabled
+      ? { store: settings.traceStore ?? new MemoryTraceStore({ maxTraces: settings.logs.maxTraces }) }
+      : {}),
+    pricing: settings.pricing,
+    ...(settings.hooks.onTrace ? { onTrace: settings.hooks.onTrace } : {}),
+    logger: settings.logger,
+  });
   const hasServerKeys = [...settings.providers.values(), ...settings.virtualKeys.values()].some((p) => p.apiKey);
   if (hasServerKeys && !settings.auth) {
     settings.logger.warn(
@@ -150,10 +173,16 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
   };
 
   const handle = (route: Route): RequestHandler => (req, res) => {
-    serve(route, req, res).catch((err: unknown) => sendError(res, err, settings.logger));
+    const startedAt = Date.now();
+    serve(route, req, res).catch((err: unknown) => {
+      const rejected = !res.headersSent;
+      sendError(res, err, settings.logger);
+      if (rejected) traceRejected(route, req, res, startedAt, err);
+    });
   };
 
   async function serve(route: Route, req: Request, res: Response): Promise<void> {
+    const startedAt = Date.now(); // for the trace
     const traceId = (headerValue(req, `${prefix}trace-id`) ?? '').trim().slice(0, 128) || randomUUID();
     res.setHeader(`${prefix}trace-id`, /^[\x21-\x7e]+$/.test(traceId) ? traceId : randomUUID());
     const raw: unknown = req.body;
@@ -180,9 +209,7 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
       throw new RequestError('messages must be an array.', 400, 'invalid_parameter', 'invalid_request_error', 'messages');
     }
     const stream = params.stream === true;
-    if (stream) {
-      throw new RequestError('stream: true is not supported by this version of the router yet.', 400, 'stream_not_supported', 'invalid_request_error', 'stream');
-    }
+    const streamMode = streamModeHeader(req, `${prefix}stream-mode`);
     const requestTimeout = millisHeader(req, `${prefix}request-timeout`);
     const totalTimeout = millisHeader(req, `${prefix}total-timeout`);
     const selected = selector.select(req.headers, bodyConfig);
@@ -205,9 +232,12 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
           headers: req.headers,
           ...(requestTimeout !== undefined ? { requestTimeout } : {}),
           ...(totalTimeout !== undefined ? { totalTimeout } : {}),
+          ...(streamMode !== undefined ? { streamMode } : {}),
         },
         engine,
       );
+      await writeOutcome(res, result, controller.signal);
+      traceOutcome(route, res, startedAt, selected.plan.configId, stream, params, result);
     } catch (err) {
       if (err instanceof ClientGoneError) {
         debug('client went away; chain stopped');
@@ -217,22 +247,67 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
     } finally {
       res.off('close', onClose);
     }
-    writeOutcome(res, result);
   }
 
-  function writeOutcome(res: Response, result: RunResult): void {
+  async function writeOutcome(res: Response, result: RunResult, signal: AbortSignal): Promise<void> {
     const { outcome, attempts } = result;
     const made = attempts.filter((a) => a.skipped === undefined);
     res.setHeader(`${prefix}attempts`, String(made.length));
     res.setHeader(`${prefix}last-used-option-index`, outcome.path);
     res.setHeader(`${prefix}provider`, outcome.provider);
     res.setHeader(`${prefix}retry-attempt-count`, String(retriesOf(outcome, made)));
+    if (outcome.ok && outcome.stream) {
+      await pumpStream(res, outcome.stream, signal, outcome.provider);
+      return;
+    }
     if (outcome.ok) {
       sendJson(res, outcome.status, outcome.body);
       return;
     }
     sendJson(res, outcome.status, failureBody(outcome));
   }
+
+  // --- traces (SPEC §8): one per request, recorded after the response went out
+  /** The trace id the client was given (the response header). */
+  const traceIdOf = (res: Response): string => String(res.getHeader(`${prefix}trace-id`) ?? '');
+
+  function traceOutcome(route: Route, res: Response, startedAt: number, configId: string, stream: boolean, params: JsonObject, result: RunResult): void {
+    const { outcome } = result;
+    const capture = settings.logs.captureBodies;
+    recorder.finish({
+      traceId: traceIdOf(res),
+      configId,
+      endpoint: route.endpoint,
+      stream,
+      startedAt,
+      status: outcome.ok ? outcome.status : res.statusCode,
+      outcome,
+      attempts: result.attempts,
+      ...(capture ? { requestBody: params } : {}),
+      ...(capture && !(outcome.ok && outcome.stream) ? { responseBody: outcome.ok ? outcome.body : failureBody(outcome) } : {}),
+    });
+  }
+
+  /** A request rejected before any attempt (invalid config, body field or header). */
+  function traceRejected(route: Route, req: Request, res: Response, startedAt: number, err: unknown): void {
+    const { status, body } = toOpenAIError(err);
+    const raw: unknown = req.body;
+    const params = isPlainObject(raw) ? (route.legacy ? raw.params : raw) : undefined;
+    const capture = settings.logs.captureBodies && isPlainObject(params);
+    recorder.finish({
+      traceId: traceIdOf(res) || randomUUID(),
+      configId: 'invalid',
+      endpoint: route.endpoint,
+      stream: isPlainObject(params) && params.stream === true,
+      startedAt,
+      status,
+      attempts: [],
+      error: { message: body.error.message, type: body.error.type, code: body.error.code },
+      ...(capture ? { requestBody: params } : {}), // the recorder drops its `config`
+      ...(settings.logs.captureBodies ? { responseBody: body } : {}),
+    });
+  }
+  // --- end traces
 
   function retriesOf(outcome: AttemptSuccess | AttemptFailure, made: RunResult['attempts']): number {
     if (outcome.ok) return outcome.retries;
@@ -245,6 +320,10 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
       res.setHeader('allow', 'POST');
       sendJson(res, 405, errorBody(`${req.method} is not allowed on ${req.baseUrl}${path}; use POST.`, 'invalid_request_error', 'method_not_allowed'));
     });
+  }
+  // GET /logs, /logs/ui, /logs/:traceId, behind the same auth (SPEC §10)
+  if (settings.logs.enabled && recorder.store) {
+    router.use('/logs', createLogsRouter({ store: recorder.store, authenticate, headerPrefix: prefix, logger: settings.logger }));
   }
   // Unknown paths under the mount path are ours to answer; at the root, the host's other
   // routes must keep working, so pass them on.

@@ -31,6 +31,15 @@ function header(headers: Headers, name: string): string | undefined {
   return text === undefined || text.trim() === '' ? undefined : text.trim();
 }
 
+/**
+ * Names a value that should have been a saved config id, unless it may be a secret: a client
+ * that put a key where the config goes must not get the key back in an error, log or trace.
+ */
+function quoteIfId(value: string): string {
+  const idLike = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$/.test(value) && !/^(sk|pk|rk|key|api|bearer|token)[-_]/i.test(value) && !/[A-Za-z0-9]{20,}/.test(value);
+  return idLike ? `"${value}"` : `(a value of ${value.length} characters)`;
+}
+
 /** Chooses and plans configs for one router. */
 export class ConfigSelector {
   /**
@@ -98,11 +107,12 @@ export class ConfigSelector {
       throw new ConfigError(`${where} is longer than ${MAX_CONFIG_TEXT} characters`, 'config', 'config_too_large');
     }
     const trimmed = text.trim();
+    if (trimmed.startsWith('[')) throw new ConfigError(`${where} must be a JSON object`, 'config');
     if (!trimmed.startsWith('{')) {
       const saved = this.savedPlans.get(trimmed);
       if (saved) return saved;
       throw new ConfigError(
-        `${where} "${trimmed.length > 64 ? `${trimmed.slice(0, 64)}…` : trimmed}" is neither a JSON object nor a saved config id`,
+        `${where} ${quoteIfId(trimmed)} is neither a JSON object nor a saved config id`,
         'config',
         'unknown_config',
       );
@@ -112,7 +122,9 @@ export class ConfigSelector {
       try {
         raw = JSON.parse(trimmed);
       } catch (err) {
-        throw new ConfigError(`${where} is not valid JSON: ${(err as Error).message}`, 'config', 'invalid_config_json');
+        // JSON.parse's message quotes the text around the error, which may be a key: keep the position only.
+        const position = /position (\d+)/.exec((err as Error).message)?.[1];
+        throw new ConfigError(`${where} is not valid JSON${position ? ` (at position ${position})` : ''}`, 'config', 'invalid_config_json');
       }
       return this.plan(validateConfig(raw, 'config'));
     });

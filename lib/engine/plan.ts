@@ -84,6 +84,27 @@ export interface AttemptSuccess {
   readonly model?: string;
   /** Retries made on the serving target. */
   readonly retries: number;
+  /**
+   * Streams: the committed stream, to be pumped to the client. `body` then holds the first
+   * chunk.
+   */
+  readonly stream?: StreamHandle;
+}
+
+/** One step of a committed stream. */
+export type StreamStep =
+  | { readonly kind: 'chunk'; readonly chunk: JsonObject }
+  /** The answer is complete: send `[DONE]`. */
+  | { readonly kind: 'done' }
+  /** The answer broke and could not be continued: send an in-band error, no `[DONE]`. */
+  | { readonly kind: 'error'; readonly message: string; readonly code: 'stream_interrupted' };
+
+/** A committed upstream stream, translated to OpenAI chunks. */
+export interface StreamHandle {
+  /** Resolves with the next step; after 'done' or 'error' there are no more. */
+  next(): Promise<StreamStep>;
+  /** Stops the upstream at once (the client went away). */
+  abort(): void;
 }
 
 /** What the predicate and `options.shouldFallback` receive. */

@@ -6,13 +6,29 @@
 import type { AxiosInstance } from 'axios';
 import createDebug from 'debug';
 import { FallbackRouterError, InvalidUpstreamResponse } from '../errors.js';
-import type { Endpoint, JsonObject, ProviderAdapter, ResolvedTarget } from '../providers/types.js';
-import { TransportError, sendJson, timeoutReason } from '../transport/http.js';
+import type { Endpoint, JsonObject, ProviderAdapter, ResolvedTarget, UnifiedRequest, UpstreamRequest } from '../providers/types.js';
+import { TransportError, sendJson, timeoutReason, type UpstreamReply } from '../transport/http.js';
+import { attemptStream } from './stream.js';
 import type { AttemptContext, AttemptFailure, AttemptSuccess, Plan, PlanGroup, PlanNode, PlanTarget } from './plan.js';
+import type { FallbackInfo } from '../trace/types.js';
 import { defaultShouldFallback } from './predicate.js';
 import { backoffMs, isRetryable, parseRetryAfter, sleep } from './retry.js';
 
 const debug = createDebug('express-llm-fallback:engine');
+
+// --- provider debug namespaces (express-llm-fallback:provider:<name>): never keys, headers or bodies
+const providerDebugRoot = createDebug('express-llm-fallback:provider');
+const providerDebugs = new Map<string, createDebug.Debugger>();
+/** The `express-llm-fallback:provider:<name>` debugger, cached per provider name. */
+export function providerDebug(name: string): createDebug.Debugger {
+  let d = providerDebugs.get(name);
+  if (!d) {
+    d = providerDebugRoot.extend(name);
+    providerDebugs.set(name, d);
+  }
+  return d;
+}
+// --- end provider debug
 
 /** One attempt (or skipped target) as the engine saw it. */
 export interface AttemptRecord {
@@ -28,8 +44,12 @@ export interface AttemptRecord {
   readonly startedAt: number;
   readonly latencyMs: number;
   /** Why the target was not tried, when it was not. */
-  readonly skipped?: 'unsupported_endpoint' | 'deadline_exceeded';
+  readonly skipped?: 'unsupported_endpoint' | 'deadline_exceeded' | 'stream_unsupported';
   readonly usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  /** Streams: ms from the start of the attempt to its first content event. */
+  readonly ttftMs?: number;
+  /** Things worth knowing about the attempt (malformed stream events skipped, a recovery). */
+  readonly notes?: readonly string[];
 }
 
 /** What the engine needs from the router. */
@@ -41,6 +61,8 @@ export interface EngineDeps {
   readonly maxRetryAfterMs: number;
   readonly logger: { error: (...args: unknown[]) => void };
   readonly onAttempt?: (record: AttemptRecord) => void;
+  /** Called when a fallback strategy moves on from a failed target to the next node. */
+  readonly onFallback?: (info: FallbackInfo) => void;
 }
 
 /** One request to run. */
@@ -57,6 +79,8 @@ export interface RunInput {
   readonly requestTimeout?: number;
   /** Overrides the plan's total_timeout (header `x-portkey-total-timeout`). */
   readonly totalTimeout?: number;
+  /** Overrides every target's stream_mode (header `x-portkey-stream-mode`). */
+  readonly streamMode?: 'passthrough' | 'buffered';
 }
 
 export interface RunResult {
@@ -69,12 +93,15 @@ export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError';
 }
 
-interface RunState {
+/** Per-request engine state, shared with the streaming attempt (stream.ts). */
+export interface RunState {
   readonly input: RunInput;
   readonly deps: EngineDeps;
   readonly attempts: AttemptRecord[];
   /** Epoch ms by which everything must be done, if any. */
   readonly deadline?: number;
+  /** The plan being walked (stream recovery looks for the targets after the one that broke). */
+  readonly plan: Plan;
 }
 
 /** Walks the plan and returns the outcome. Throws ClientGoneError when the client disconnected. */
@@ -84,6 +111,7 @@ export async function runPlan(plan: Plan, input: RunInput, deps: EngineDeps): Pr
     input,
     deps,
     attempts: [],
+    plan,
     ...(total !== undefined ? { deadline: Date.now() + total } : {}),
   };
   const result = await runNode(plan.root, state);
@@ -130,6 +158,22 @@ async function runGroup(group: PlanGroup, state: RunState): Promise<NodeResult> 
     last = result;
     if (!shouldFailOver(result, group, state)) return result;
     debug('fallback from %s (%d %s)', result.path, result.status, result.errorClass);
+    const next = group.children[group.children.indexOf(child) + 1];
+    if (next && state.deps.onFallback && !state.input.signal.aborted) {
+      try {
+        state.deps.onFallback({
+          from: result.path,
+          to: next.path,
+          strategyPath: group.path,
+          provider: result.provider,
+          status: result.status,
+          errorClass: result.errorClass,
+          ...(result.code !== undefined ? { code: result.code } : {}),
+        });
+      } catch (err) {
+        state.deps.logger.error('express-llm-fallback: onFallback hook threw:', err instanceof Error ? err.message : err);
+      }
+    }
   }
   if (last === undefined) return null;
   return state.deps.finalError === 'first' ? first! : last;
@@ -195,7 +239,7 @@ async function runTarget(leaf: PlanTarget, state: RunState): Promise<NodeResult>
   }
 }
 
-function failure(
+export function failure(
   leaf: PlanTarget,
   status: number,
   errorClass: AttemptFailure['errorClass'],
@@ -215,8 +259,21 @@ function failure(
   };
 }
 
-function record(state: RunState, rec: AttemptRecord): void {
+export function record(state: RunState, rec: AttemptRecord): void {
   state.attempts.push(rec);
+  announce(state, rec);
+}
+
+/**
+ * Tells the debug output and the onAttempt hook about a finished attempt. A committed stream's
+ * record is pushed at its commit point (so response headers count it) and announced at its end.
+ */
+export function announce(state: RunState, rec: AttemptRecord): void {
+  const pd = providerDebug(rec.provider);
+  if (pd.enabled) {
+    if (rec.skipped !== undefined) pd('%s skipped: %s', rec.path, rec.skipped);
+    else pd('%s retry=%d model=%s -> %d %s in %dms', rec.path, rec.retry, rec.model ?? '-', rec.status ?? 0, rec.errorClass ?? 'ok', rec.latencyMs);
+  }
   if (state.deps.onAttempt) {
     try {
       state.deps.onAttempt(rec);
@@ -227,7 +284,7 @@ function record(state: RunState, rec: AttemptRecord): void {
 }
 
 /** The target as sent: the client headers named in `forward_headers` are added. */
-function withForwardedHeaders(leaf: PlanTarget, headers: RunInput['headers']): ResolvedTarget {
+export function withForwardedHeaders(leaf: PlanTarget, headers: RunInput['headers']): ResolvedTarget {
   if (leaf.forwardHeaders.length === 0) return leaf.target;
   const extra: Record<string, string> = {};
   for (const name of leaf.forwardHeaders) {
@@ -247,8 +304,10 @@ async function attempt(
   state: RunState,
 ): Promise<AttemptSuccess | AttemptFailure> {
   const { input, deps } = state;
+  providerDebug(leaf.target.provider)('%s start retry=%d model=%s stream=%s timeout=%dms', leaf.path, retry, typeof body.model === 'string' ? body.model : '-', input.stream, timeoutMs);
+  if (input.stream) return attemptStream(leaf, adapter, body, timeoutMs, retry, state);
   const startedAt = Date.now();
-  const request = { endpoint: input.endpoint, body, stream: input.stream };
+  const request = { endpoint: input.endpoint, body, stream: false };
   const target = withForwardedHeaders(leaf, input.headers);
   const model = typeof body.model === 'string' ? body.model : undefined;
   const done = (result: AttemptSuccess | AttemptFailure, usage?: AttemptRecord['usage']): AttemptSuccess | AttemptFailure => {
@@ -266,14 +325,8 @@ async function attempt(
     return result;
   };
 
-  let upstream;
-  try {
-    upstream = adapter.buildRequest(request, target);
-  } catch (err) {
-    const e = err as FallbackRouterError;
-    const code = err instanceof FallbackRouterError ? e.code : 'invalid_request';
-    return done(failure(leaf, 400, 'bad_request', (err as Error).message, code, { type: 'invalid_request_error' }));
-  }
+  const upstream = buildUpstream(leaf, adapter, request, target);
+  if ('ok' in upstream) return done(upstream);
 
   const controller = new AbortController();
   const onClientGone = (): void => controller.abort(input.signal.reason);
@@ -284,15 +337,7 @@ async function attempt(
     debug('attempt %s %s retry=%d timeout=%dms', leaf.path, leaf.target.provider, retry, timeoutMs);
     reply = await sendJson(deps.client, upstream, { signal: controller.signal });
   } catch (err) {
-    const e = err instanceof TransportError ? err : new TransportError(String(err), 'network');
-    if (e.kind === 'aborted') throw new ClientGoneError('client disconnected');
-    if (e.kind === 'timeout') {
-      return done(failure(leaf, 408, 'timeout', `${leaf.target.provider} did not answer within ${timeoutMs} ms`, 'request_timeout', { type: 'timeout_error' }));
-    }
-    if (e.kind === 'too_large') {
-      return done(failure(leaf, 502, 'invalid_response', e.message, 'invalid_upstream_response', { type: 'server_error' }));
-    }
-    return done(failure(leaf, 502, 'network', `${leaf.target.provider}: ${e.message}`, 'upstream_unreachable', { type: 'server_error' }));
+    return done(transportFailure(leaf, err, timeoutMs));
   } finally {
     clearTimeout(timer);
     input.signal.removeEventListener('abort', onClientGone);
@@ -330,16 +375,50 @@ async function attempt(
       return done(failure(leaf, 502, 'invalid_response', message, 'invalid_upstream_response', { type: 'server_error' }));
     }
   }
-  if (reply.status < 400) {
-    return done(failure(leaf, 502, 'invalid_response', `${leaf.target.provider} answered with unexpected status ${reply.status}`, 'invalid_upstream_response', { type: 'server_error' }));
+  return done(failureFromReply(leaf, adapter, reply, parsed ? json : reply.text));
+}
+
+/**
+ * The failure of a request that got no reply. A client that went away is not a failure of the
+ * target: it stops the whole request (ClientGoneError).
+ */
+export function transportFailure(leaf: PlanTarget, err: unknown, timeoutMs: number): AttemptFailure {
+  const e = err instanceof TransportError ? err : new TransportError(String(err), 'network');
+  if (e.kind === 'aborted') throw new ClientGoneError('client disconnected');
+  if (e.kind === 'timeout') {
+    return failure(leaf, 408, 'timeout', `${leaf.target.provider} did not answer within ${timeoutMs} ms`, 'request_timeout', { type: 'timeout_error' });
   }
-  const classified = adapter.classifyError(reply.status, parsed ? json : reply.text);
+  if (e.kind === 'too_large') {
+    return failure(leaf, 502, 'invalid_response', e.message, 'invalid_upstream_response', { type: 'server_error' });
+  }
+  return failure(leaf, 502, 'network', `${leaf.target.provider}: ${e.message}`, 'upstream_unreachable', { type: 'server_error' });
+}
+
+/** The failure of a non-2xx reply (a 1xx/3xx is an invalid reply); `body` is its JSON, or its text. */
+export function failureFromReply(leaf: PlanTarget, adapter: ProviderAdapter, reply: UpstreamReply, body: unknown): AttemptFailure {
+  if (reply.status < 400) {
+    return failure(leaf, 502, 'invalid_response', `${leaf.target.provider} answered with unexpected status ${reply.status}`, 'invalid_upstream_response', { type: 'server_error' });
+  }
+  const classified = adapter.classifyError(reply.status, body);
   const retryAfterMs = parseRetryAfter(reply.headers);
-  return done(
-    failure(leaf, reply.status, classified.errorClass, classified.message, classified.code, {
-      ...(classified.type ? { type: classified.type } : {}),
-      ...(classified.param ? { param: classified.param } : {}),
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    }),
-  );
+  return failure(leaf, reply.status, classified.errorClass, classified.message, classified.code, {
+    ...(classified.type ? { type: classified.type } : {}),
+    ...(classified.param ? { param: classified.param } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
+}
+
+/** Builds the upstream request, or the failure of a target the adapter cannot build one for. */
+export function buildUpstream(
+  leaf: PlanTarget,
+  adapter: ProviderAdapter,
+  request: UnifiedRequest,
+  target: ResolvedTarget,
+): UpstreamRequest | AttemptFailure {
+  try {
+    return adapter.buildRequest(request, target);
+  } catch (err) {
+    const code = err instanceof FallbackRouterError ? err.code : 'invalid_request';
+    return failure(leaf, 400, 'bad_request', (err as Error).message, code, { type: 'invalid_request_error' });
+  }
 }

@@ -562,9 +562,9 @@ for (const version of EXPRESS_VERSIONS) {
 
       test('config header that is invalid JSON is 400 invalid_config_json', async () => {
         const res = await post('/v1/chat/completions').set('x-portkey-config', '{"strategy":').send(CHAT);
-        assertError(res, 400, { code: 'invalid_config_json', param: 'config', message: /^x-portkey-config header is not valid JSON: / });
+        assertError(res, 400, { code: 'invalid_config_json', param: 'config', message: /^x-portkey-config header is not valid JSON( \(at position \d+\))?$/ });
         const body = await post('/v1/chat/completions').send({ ...CHAT, config: '{"provider": openai}' });
-        assertError(body, 400, { code: 'invalid_config_json', param: 'config', message: /^config is not valid JSON: / });
+        assertError(body, 400, { code: 'invalid_config_json', param: 'config', message: /^config is not valid JSON( \(at position \d+\))?$/ });
         assertNoUpstreamCall();
       });
 
@@ -592,11 +592,7 @@ for (const version of EXPRESS_VERSIONS) {
         const viaBody = await post('/v1/chat/completions').send({ ...CHAT, config: array });
         assertError(viaBody, 400, { code: 'invalid_config', param: 'config', message: 'config must be a JSON object' });
         const viaHeader = await post('/v1/chat/completions').set('x-portkey-config', JSON.stringify(array)).send(CHAT);
-        assertError(viaHeader, 400, {
-          code: 'unknown_config',
-          param: 'config',
-          message: `x-portkey-config header "${JSON.stringify(array)}" is neither a JSON object nor a saved config id`,
-        });
+        assertError(viaHeader, 400, { code: 'invalid_config', param: 'config', message: 'x-portkey-config header must be a JSON object' });
         assertNoUpstreamCall();
       });
 

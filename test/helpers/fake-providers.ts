@@ -26,7 +26,32 @@ export type Behaviour =
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
   | { kind: 'raw'; status: number; text: string; contentType?: string }
   | { kind: 'hang' }
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  | ({ kind: 'stream' } & StreamScript);
+
+/** How a fake streams: the provider's own SSE format, misbehaving on demand. */
+export interface StreamScript {
+  /** Content pieces to send. @default ['Hello', ' from', ' <name>'] */
+  pieces?: string[];
+  /** Delay before the first event, ms. */
+  firstDelayMs?: number;
+  /** Delay between events, ms. */
+  intervalMs?: number;
+  /** Destroy the socket after this many content pieces. */
+  cutAfter?: number;
+  /** Stop sending (socket open) after this many content pieces. */
+  stallAfter?: number;
+  /** Send a malformed event before content piece number N (0-based). */
+  malformedAt?: number;
+  /** After the finish: '[DONE]' then end (default), end without [DONE], or stay open without [DONE]. */
+  afterFinish?: 'done' | 'end' | 'hang';
+  /** Send a provider error event first (HTTP 200). */
+  errorFirst?: boolean;
+  /** Stream a tool call instead of text. */
+  tool?: boolean;
+  /** End the response cleanly after the pieces, with no finish_reason and no [DONE]. */
+  noFinish?: boolean;
+}
 
 export interface Fake {
   readonly kind: FakeKind;
@@ -150,6 +175,9 @@ export async function startFake(kind: FakeKind, name: string = kind): Promise<Fa
       case 'reset':
         req.socket.destroy();
         return;
+      case 'stream':
+        void streamAnswer(kind, name, b, rec, req, res);
+        return;
     }
   }
 
@@ -197,4 +225,104 @@ export async function refusedOrigin(): Promise<string> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
+}
+
+const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function sseFrame(data: unknown, event?: string): string {
+  return `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+}
+
+/** Plays a streamed answer in the provider's wire format. */
+async function streamAnswer(
+  kind: FakeKind,
+  name: string,
+  script: StreamScript,
+  rec: Received,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
+  const model: string = typeof rec.body?.model === 'string' ? rec.body.model : `${name}-model`;
+  const pieces = script.pieces ?? ['Hello', ' from', ` ${name}`];
+  const wantUsage = rec.body?.stream_options?.include_usage === true;
+  const chat = kind === 'anthropic' || rec.url.includes('/chat/completions');
+  let closed = false;
+  res.on('close', () => {
+    closed = true;
+  });
+  const send = async (frame: string): Promise<boolean> => {
+    if (closed) return false;
+    if (script.intervalMs) await wait(script.intervalMs);
+    if (closed) return false;
+    res.write(frame);
+    return true;
+  };
+  // Destroy the socket only once what was written has left: a cut after N pieces delivers N pieces.
+  const cut = (): void => {
+    res.write('', () => setTimeout(() => req.socket.destroy(), 20));
+  };
+  if (script.firstDelayMs) await wait(script.firstDelayMs);
+  if (closed) return;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.flushHeaders();
+
+  if (kind === 'anthropic') {
+    if (script.errorFirst) {
+      await send(sseFrame({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 'error'));
+      res.end();
+      return;
+    }
+    await send(sseFrame({ type: 'message_start', message: { id: 'msg_stream', type: 'message', role: 'assistant', model, content: [], stop_reason: null, usage: { input_tokens: 11, output_tokens: 1 } } }, 'message_start'));
+    await send(sseFrame({ type: 'ping' }, 'ping'));
+    if (script.tool) {
+      await send(sseFrame({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} } }, 'content_block_start'));
+      for (const part of ['{"city":', '"Paris"}']) await send(sseFrame({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: part } }, 'content_block_delta'));
+    } else {
+      await send(sseFrame({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'));
+    }
+    for (let i = 0; !script.tool && i < pieces.length; i++) {
+      if (script.malformedAt === i) await send('event: content_block_delta\ndata: {"type":"content_block_delta",\n\n');
+      if (script.cutAfter === i) return cut();
+      if (script.stallAfter === i) return;
+      if (!(await send(sseFrame({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: pieces[i] } }, 'content_block_delta')))) return;
+    }
+    if (script.cutAfter === pieces.length) return cut();
+    if (script.stallAfter === pieces.length) return;
+    if (script.noFinish) return void res.end();
+    await send(sseFrame({ type: 'content_block_stop', index: 0 }, 'content_block_stop'));
+    await send(sseFrame({ type: 'message_delta', delta: { stop_reason: script.tool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: 7 } }, 'message_delta'));
+    if (script.afterFinish === 'hang') return;
+    if (script.afterFinish !== 'end') await send(sseFrame({ type: 'message_stop' }, 'message_stop'));
+    res.end();
+    return;
+  }
+
+  const base = { id: 'chatcmpl-stream', created: 1_700_000_000, model: kind === 'azure' ? 'gpt-4o-2024-08-06' : model, system_fingerprint: null };
+  const object = chat ? 'chat.completion.chunk' : 'text_completion';
+  const chunk = (choice: Record<string, unknown>): unknown => ({ ...base, object, choices: [{ index: 0, logprobs: null, finish_reason: null, ...choice }] });
+  if (script.errorFirst) {
+    await send(sseFrame({ error: { message: 'The server had an error while processing your request.', type: 'server_error', code: null } }));
+    res.end();
+    return;
+  }
+  if (kind === 'azure') await send(sseFrame({ id: '', object: '', created: 0, model: '', choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] }));
+  if (chat) await send(sseFrame(chunk({ delta: { role: 'assistant', content: '', refusal: null } })));
+  if (script.tool) {
+    await send(sseFrame(chunk({ delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] } })));
+    await send(sseFrame(chunk({ delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":"Paris"}' } }] } })));
+  }
+  for (let i = 0; !script.tool && i < pieces.length; i++) {
+    if (script.malformedAt === i) await send('data: {"choices":[{"delta":\n\n');
+    if (script.cutAfter === i) return cut();
+    if (script.stallAfter === i) return;
+    if (!(await send(sseFrame(chunk(chat ? { delta: { content: pieces[i] } } : { text: pieces[i] }))))) return;
+  }
+  if (script.cutAfter === pieces.length) return cut();
+  if (script.stallAfter === pieces.length) return;
+  if (script.noFinish) return void res.end();
+  await send(sseFrame(chunk(chat ? { delta: {}, finish_reason: script.tool ? 'tool_calls' : 'stop' } : { text: '', finish_reason: 'stop' })));
+  if (wantUsage) await send(sseFrame({ ...base, object, choices: [], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } }));
+  if (script.afterFinish === 'hang') return;
+  if (script.afterFinish !== 'end') await send(sseFrame('[DONE]'));
+  res.end();
 }

@@ -1,0 +1,211 @@
+/**
+ * `npm run bench`: what the router adds, as ratios against baselines measured in the same run.
+ *
+ *   1. latency and throughput of a chat request: direct to the upstream, through a bare axios
+ *      proxy in Express (the least any Express proxy can do), and through the router
+ *      (one target; and a fallback: primary 503, backup answers);
+ *   2. memory while streaming long answers through the router: peak live heap (sampled after a
+ *      forced GC) for a 4 MB and a 16 MB answer, which should not grow with the length
+ *      (passthrough never holds the whole answer).
+ *
+ * Everything runs on 127.0.0.1. Bounded in count and time; prints a table and exits.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import axios from 'axios';
+import express from 'express';
+import { createFallbackRouter } from '../lib/index.js';
+
+const N = Number(process.env.BENCH_REQUESTS ?? 2000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+
+const answer = JSON.stringify({
+  id: 'chatcmpl-bench',
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model: 'gpt-4o',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the bench upstream.' }, finish_reason: 'stop', logprobs: null }],
+  usage: { prompt_tokens: 10, completion_tokens: 7, total_tokens: 17 },
+});
+
+async function listen(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** An OpenAI-like upstream: /ok answers, /down answers 503, /stream?bytes=N streams N bytes of text. */
+function upstream(req: http.IncomingMessage, res: http.ServerResponse): void {
+  req.resume();
+  req.on('end', () => {
+    if (req.url?.startsWith('/down')) {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end('{"error":{"message":"down","type":"server_error"}}');
+      return;
+    }
+    if (req.url?.startsWith('/stream')) {
+      const total = Number(new URL(req.url, 'http://x').searchParams.get('bytes') ?? 0);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const piece = 'x'.repeat(200);
+      const frame = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })}\n\n`;
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < total) {
+          sent += piece.length;
+          if (!res.write(frame)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
+        res.end('data: [DONE]\n\n');
+      };
+      pump();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
+    res.end(answer);
+  });
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }] });
+
+function post(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode} from ${url}`));
+        else resolve(Number(process.hrtime.bigint() - started) / 1e6);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+interface Result {
+  name: string;
+  p50: number;
+  p99: number;
+  rps: number;
+}
+
+async function run(name: string, url: string, headers: Record<string, string> = {}): Promise<Result> {
+  for (let i = 0; i < 200; i++) await post(url, headers); // warm up: JIT, sockets
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < N) {
+        next += 1;
+        latencies.push(await post(url, headers));
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  return { name, p50: at(0.5), p99: at(0.99), rps: latencies.length / seconds };
+}
+
+async function streamPeakHeap(url: string, bytes: number): Promise<{ mb: number; peakGrowthMb: number; received: number }> {
+  // Live memory, not garbage: collect before each sample (npm run bench passes --expose-gc).
+  const live = (): number => {
+    global.gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  const before = live();
+  let peak = before;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, live());
+  }, 25);
+  let received = 0;
+  await new Promise<void>((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'x-portkey-provider': 'openai', 'x-bench-bytes': String(bytes) } }, (res) => {
+      res.on('data', (d: Buffer) => {
+        received += d.length;
+      });
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'long' }], stream: true }));
+  });
+  clearInterval(timer);
+  return { mb: bytes / 1e6, peakGrowthMb: (peak - before) / 1e6, received };
+}
+
+async function main(): Promise<void> {
+  const up = await listen(upstream);
+
+  // Baseline: the least an Express proxy can do (axios with keep-alive, no config, no checks).
+  const client = axios.create({ httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }), proxy: false, validateStatus: () => true, responseType: 'text', transformResponse: [(d: unknown) => d] });
+  const bare = express();
+  bare.use(express.json());
+  bare.post('/v1/chat/completions', async (req, res) => {
+    const r = await client.post(`${up.url}/ok`, req.body, { headers: { authorization: 'Bearer x' } });
+    res.status(r.status).type('application/json').send(r.data);
+  });
+  const bareServer = await listen(bare as unknown as http.RequestListener);
+
+  const gw = express();
+  const router = createFallbackRouter({
+    providers: { openai: { apiKey: 'sk-bench', baseURL: `${up.url}/ok` } },
+    virtualKeys: { down: { provider: 'openai', apiKey: 'sk-bench', baseURL: `${up.url}/down` } },
+    logger: { warn: () => undefined, error: console.error },
+  });
+  gw.use('/v1', router);
+  const gwServer = await listen(gw as unknown as http.RequestListener);
+
+  // The upstream's base URL ends in /ok: the OpenAI adapter appends /chat/completions.
+  const results = [
+    await run('direct to upstream', `${up.url}/ok`),
+    await run('bare axios proxy (Express)', `${bareServer.url}/v1/chat/completions`),
+    await run('router, one target', `${gwServer.url}/v1/chat/completions`, { 'x-portkey-provider': 'openai' }),
+    await run('router, fallback (503 then 200)', `${gwServer.url}/v1/chat/completions`, {
+      'x-portkey-config': JSON.stringify({ strategy: { mode: 'fallback' }, targets: [{ virtual_key: 'down' }, { provider: 'openai' }] }),
+    }),
+  ];
+  const baseline = results[1]!;
+  console.log(`\nlatency and throughput: ${N} requests, ${CONCURRENCY} at a time, after 200 warm-up requests each\n`);
+  console.log('case                               p50 ms   p99 ms      req/s   p50 vs bare   req/s vs bare');
+  for (const r of results) {
+    console.log(
+      `${r.name.padEnd(34)} ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(8)} ${r.rps.toFixed(0).padStart(10)}   ${(r.p50 / baseline.p50).toFixed(2).padStart(10)}x   ${(r.rps / baseline.rps).toFixed(2).padStart(12)}x`,
+    );
+  }
+
+  // Streaming memory: a router whose OpenAI base asks the upstream for a long stream.
+  const sizes = [4_000_000, 16_000_000];
+  console.log(`\nstreaming memory (passthrough): peak live heap growth while streaming one long answer${global.gc ? '' : ' (no --expose-gc: garbage included)'}\n`);
+  const rows: Array<{ mb: number; peakGrowthMb: number; received: number }> = [];
+  for (const bytes of sizes) {
+    const app = express();
+    app.use('/v1', createFallbackRouter({ providers: { openai: { apiKey: 'sk-bench', baseURL: `${up.url}/stream?bytes=${bytes}#` } }, logger: { warn: () => undefined, error: console.error } }));
+    const s = await listen(app as unknown as http.RequestListener);
+    rows.push(await streamPeakHeap(`${s.url}/v1/chat/completions`, bytes));
+    s.server.close();
+  }
+  for (const r of rows) console.log(`answer ${r.mb.toFixed(0).padStart(3)} MB: ${(r.received / 1e6).toFixed(1)} MB of SSE received, peak heap growth ${r.peakGrowthMb.toFixed(1)} MB`);
+  const [small, large] = rows;
+  if (small && large) {
+    console.log(`heap growth ratio (16 MB answer / 4 MB answer): ${(Math.max(0.1, large.peakGrowthMb) / Math.max(0.1, small.peakGrowthMb)).toFixed(2)}x for a 4x longer answer`);
+  }
+
+  agent.destroy();
+  for (const s of [up.server, bareServer.server, gwServer.server]) {
+    s.closeAllConnections();
+    s.close();
+  }
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

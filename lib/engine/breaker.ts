@@ -1,0 +1,149 @@
+/**
+ * A circuit breaker per target (provider + model + endpoint), SPEC §5: after
+ * `failureThreshold` failures out of at least `minimumRequests` within `windowMs`, the target is
+ * skipped for `cooldownMs`; then one probe is let through (half-open), and its success closes
+ * the breaker again. State lives behind a small BreakerStore so instances can share it.
+ */
+import type { ErrorClass } from '../providers/types.js';
+
+/** Breaker thresholds. */
+export interface BreakerConfig {
+  readonly failureThreshold: number;
+  readonly minimumRequests: number;
+  readonly windowMs: number;
+  readonly cooldownMs: number;
+}
+
+/** Defaults for any field a config leaves out. */
+export const BREAKER_DEFAULTS: BreakerConfig = { failureThreshold: 5, minimumRequests: 5, windowMs: 60_000, cooldownMs: 30_000 };
+
+/** The state of one target's breaker, as stored. */
+export interface BreakerState {
+  state: 'closed' | 'open' | 'half_open';
+  /** Outcomes within the window: epoch ms and whether it failed. */
+  events: Array<{ at: number; failed: boolean }>;
+  /** When the breaker last opened (epoch ms). */
+  openedAt?: number;
+  /** When the half-open probe was let through (epoch ms); a stale probe is replaced. */
+  probeAt?: number;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Where breaker state lives. The default keeps it in memory; a shared implementation (Redis, a
+ * database) lets several router instances see the same breakers. Methods may be sync or async.
+ */
+export interface BreakerStore {
+  get(key: string): MaybePromise<BreakerState | undefined>;
+  set(key: string, state: BreakerState): MaybePromise<void>;
+  /** Every key with state, for GET /health. */
+  keys(): MaybePromise<string[]>;
+}
+
+/** The default store: a Map in this process. */
+export class MemoryBreakerStore implements BreakerStore {
+  private readonly states = new Map<string, BreakerState>();
+  get(key: string): BreakerState | undefined {
+    return this.states.get(key);
+  }
+  set(key: string, state: BreakerState): void {
+    this.states.set(key, state);
+  }
+  keys(): string[] {
+    return [...this.states.keys()];
+  }
+}
+
+/** Failures that say something about the target's health (not about the request). */
+const COUNTED: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['rate_limit', 'server', 'timeout', 'network', 'invalid_response', 'stream_interrupted', 'auth']);
+
+/** True when a failure of this class counts against the target's breaker. */
+export function countsAgainstBreaker(errorClass: ErrorClass): boolean {
+  return COUNTED.has(errorClass);
+}
+
+/** The breaker key of a target. */
+export function breakerKey(provider: string, model: string | undefined, endpoint: string): string {
+  return `${provider}|${model ?? '-'}|${endpoint}`;
+}
+
+/** What the engine may do with a target now. */
+export type Admission = 'allow' | 'probe' | 'open';
+
+/** A probe that has not reported within this long is considered lost; another may go. */
+const PROBE_STALE_FACTOR = 2;
+
+/** Breaker decisions over a store. */
+export class CircuitBreakers {
+  constructor(private readonly store: BreakerStore, private readonly now: () => number = Date.now) {}
+
+  /** Whether a target may be tried now; 'probe' means it is the half-open probe. */
+  async admit(key: string, config: BreakerConfig): Promise<Admission> {
+    const state = await this.store.get(key);
+    if (!state || state.state === 'closed') return 'allow';
+    const now = this.now();
+    const probeDue = (state.openedAt ?? 0) + config.cooldownMs <= now;
+    if (state.state === 'open' && probeDue) {
+      await this.store.set(key, { ...state, state: 'half_open', probeAt: now });
+      return 'probe';
+    }
+    if (state.state === 'half_open' && (state.probeAt ?? 0) + config.cooldownMs * PROBE_STALE_FACTOR <= now) {
+      await this.store.set(key, { ...state, probeAt: now });
+      return 'probe';
+    }
+    return 'open';
+  }
+
+  /** Records an attempt's outcome (`failed` only for failures that count). */
+  async report(key: string, config: BreakerConfig, failed: boolean, wasProbe: boolean): Promise<void> {
+    const now = this.now();
+    const state = (await this.store.get(key)) ?? { state: 'closed' as const, events: [] };
+    if (wasProbe || state.state === 'half_open') {
+      // The probe decides: success closes (with a clean window), failure opens again.
+      await this.store.set(key, failed ? { state: 'open', events: [], openedAt: now } : { state: 'closed', events: [] });
+      return;
+    }
+    if (state.state === 'open') return; // a straggler from before it opened
+    const events = state.events.filter((e) => e.at > now - config.windowMs);
+    events.push({ at: now, failed });
+    if (events.length > 10_000) events.splice(0, events.length - 10_000);
+    const failures = events.filter((e) => e.failed).length;
+    if (events.length >= config.minimumRequests && failures >= config.failureThreshold) {
+      await this.store.set(key, { state: 'open', events: [], openedAt: now });
+      return;
+    }
+    await this.store.set(key, { state: 'closed', events });
+  }
+
+  /** When each open breaker opened, for choosing the least recently opened one. */
+  async openedAt(key: string): Promise<number> {
+    return (await this.store.get(key))?.openedAt ?? 0;
+  }
+
+  /** Every known target's state, for GET /health. */
+  async snapshot(cooldownOf: (key: string) => number): Promise<Array<Record<string, unknown>>> {
+    const keys = await this.store.keys();
+    const now = this.now();
+    const rows: Array<Record<string, unknown>> = [];
+    for (const key of keys) {
+      const state = await this.store.get(key);
+      if (!state) continue;
+      const [provider, model, endpoint] = key.split('|');
+      const events = state.events.filter((e) => e.at > now - 3_600_000);
+      rows.push({
+        target: key,
+        provider,
+        model: model === '-' ? null : model,
+        endpoint,
+        state: state.state,
+        recent_requests: events.length,
+        recent_failures: events.filter((e) => e.failed).length,
+        opened_at: state.openedAt !== undefined && state.state !== 'closed' ? new Date(state.openedAt).toISOString() : null,
+        next_probe_at:
+          state.state === 'open' && state.openedAt !== undefined ? new Date(state.openedAt + cooldownOf(key)).toISOString() : null,
+      });
+    }
+    return rows;
+  }
+}

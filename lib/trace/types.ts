@@ -1,0 +1,115 @@
+/**
+ * Traces: one per request, one attempt record per attempt (SPEC §8). A TraceStore keeps them;
+ * the default is a bounded in-memory store.
+ */
+import type { Endpoint } from '../providers/types.js';
+
+/** Token counts of one attempt or of a whole request. */
+export interface TraceUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** One attempt (or skipped target) of a request. */
+export interface AttemptTrace {
+  /** Target path in the client's notation, e.g. `config.targets[1]`. */
+  path: string;
+  provider: string;
+  model?: string;
+  /** Upstream status, or the status the failure maps to (408, 502); absent when skipped. */
+  status?: number;
+  /** Error class of a failed attempt. */
+  errorClass?: string;
+  /** Error code of a failed attempt (`rate_limit_exceeded`, `request_timeout`, ...). */
+  code?: string;
+  /** 0 for the first try of a target, 1.. for its retries. */
+  retry: number;
+  /** ISO time the attempt started. */
+  startedAt: string;
+  latencyMs: number;
+  /** Streams: time to the first content event. */
+  ttftMs?: number;
+  /** Why the target was not tried (`unsupported_endpoint`, `circuit_open`, `deadline_exceeded`). */
+  skipped?: string;
+  /** True for the attempt whose answer the client received. */
+  served: boolean;
+  usage?: TraceUsage;
+  /** Estimated USD cost from options.pricing; 0 when the provider billed nothing. */
+  costUsd?: number;
+  /** Things worth knowing (e.g. malformed stream events skipped). */
+  notes?: string[];
+}
+
+/** One request. */
+export interface Trace {
+  /** The request's trace id (the client's `x-portkey-trace-id`, or generated). */
+  traceId: string;
+  /** Unique id of this request (a trace id may be reused by a client across requests). */
+  requestId: string;
+  /** Saved config id, or a short stable hash of the inline config. */
+  configId: string;
+  endpoint: Endpoint;
+  stream: boolean;
+  /** ISO start time. */
+  startedAt: string;
+  /** Status the client received. */
+  status: number;
+  /** Path, provider and model of the target that served, when one did. */
+  servedPath?: string;
+  provider?: string;
+  model?: string;
+  latencyMs: number;
+  attempts: AttemptTrace[];
+  /** Sums over all attempts, failed ones included. */
+  totals: TraceUsage & { costUsd: number; attempts: number };
+  /**
+   * The error the client received, for a request that was not served (OpenAI error fields).
+   * Router-made messages never hold a secret; upstream messages are kept as the client saw them.
+   */
+  error?: { message: string; type?: string; code: string | null; errorClass?: string };
+  /** The request params (without `config`); only with options.logs.captureBodies. */
+  request?: unknown;
+  /** The response body sent to the client; only with options.logs.captureBodies. */
+  response?: unknown;
+}
+
+/** What `hooks.onFallback` receives when a fallback strategy moves on from a failed target. */
+export interface FallbackInfo {
+  /** Path of the target that failed, e.g. `config.targets[0]`. */
+  readonly from: string;
+  /** Path of the node tried next (a target or a nested strategy), e.g. `config.targets[1]`. */
+  readonly to: string;
+  /** Path of the strategy that decided to fail over. */
+  readonly strategyPath: string;
+  /** Provider of the failed target. */
+  readonly provider: string;
+  /** Status of the failure (upstream status, or 408 / 502 for failures without one). */
+  readonly status: number;
+  readonly errorClass: string;
+  readonly code?: string;
+}
+
+/** Filters of GET /logs. */
+export interface TraceQuery {
+  traceId?: string;
+  configId?: string;
+  status?: number;
+  /** A provider that was attempted (or served) in the request. */
+  provider?: string;
+  /** At most this many, newest first. GET /logs: default 50, at most 500. */
+  limit?: number;
+  /** Only traces that started before this ISO time or epoch ms. */
+  before?: string | number;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** Where traces go. Methods may be sync or async. A store that throws never fails a request. */
+export interface TraceStore {
+  record(trace: Trace): MaybePromise<void>;
+  /** The newest trace with this trace id. */
+  get(traceId: string): MaybePromise<Trace | undefined>;
+  /** Traces matching the query, newest first. */
+  list(query: TraceQuery): MaybePromise<Trace[]>;
+}

@@ -1,0 +1,64 @@
+/**
+ * Writes a committed stream to the client as OpenAI-format server-sent events, with
+ * backpressure. Knows node's ServerResponse only, not Express.
+ */
+import type { ServerResponse } from 'node:http';
+import createDebug from 'debug';
+import type { StreamHandle, StreamStep } from '../engine/plan.js';
+import { errorBody } from '../errors.js';
+
+const debug = createDebug('express-llm-fallback:router');
+
+/** Resolves when the response can take more data, or the client went away. */
+function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    res.on('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Writes a committed stream as OpenAI-format SSE, with backpressure. A stream that breaks ends
+ * with an in-band error event and no `[DONE]`, so no client mistakes it for a whole answer.
+ */
+export async function pumpStream(res: ServerResponse, handle: StreamHandle, signal: AbortSignal, provider: string): Promise<void> {
+  res.statusCode = 200;
+  res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+  res.setHeader('cache-control', 'no-cache, no-transform');
+  res.setHeader('x-accel-buffering', 'no');
+  res.flushHeaders();
+  const onAbort = (): void => handle.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      if (signal.aborted) return;
+      let step: StreamStep;
+      try {
+        step = await handle.next();
+      } catch (err) {
+        debug('stream handle failed: %s', (err as Error).message);
+        step = { kind: 'error', message: 'The stream failed inside the router.', code: 'stream_interrupted' };
+      }
+      if (signal.aborted) return;
+      if (step.kind === 'chunk') {
+        if (!res.write(`data: ${JSON.stringify(step.chunk)}\n\n`)) await drained(res, signal);
+        continue;
+      }
+      if (step.kind === 'done') {
+        res.end('data: [DONE]\n\n');
+        return;
+      }
+      handle.abort();
+      const error = { ...errorBody(step.message, 'server_error', step.code, null, provider) };
+      res.end(`data: ${JSON.stringify(error)}\n\n`);
+      return;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
