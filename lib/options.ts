@@ -7,6 +7,7 @@ import type { Request } from 'express';
 import type { AttemptContext, AttemptOutcome } from './engine/plan.js';
 import type { AttemptRecord } from './engine/run.js';
 import type { FallbackInfo, Trace, TraceStore } from './trace/types.js';
+import { BREAKER_DEFAULTS, MemoryBreakerStore, type BreakerConfig, type BreakerStore } from './engine/breaker.js';
 import { OptionsError } from './errors.js';
 import { validateConfig, type ConfigNode } from './config/normalise.js';
 import { NO_VALUE_MESSAGES } from './config/schema.js';
@@ -101,7 +102,12 @@ export interface RouterOptions {
    * whose model has no price have no `costUsd` and add nothing to the trace's total. @default {}
    */
   pricing?: Record<string, { input: number; output: number }>;
-  /** Circuit breaker settings, or false. @default false */
+  /**
+   * A circuit breaker per target (provider + model + endpoint), for every strategy; a strategy's
+   * `cb_config` sets one for its own targets. Fields left out take the defaults
+   * `{ failureThreshold: 5, minimumRequests: 5, windowMs: 60000, cooldownMs: 30000 }`.
+   * @default false (no breaker unless a strategy sets cb_config)
+   */
   circuitBreaker?:
     | false
     | { failureThreshold?: number; minimumRequests?: number; windowMs?: number; cooldownMs?: number };
@@ -113,8 +119,8 @@ export interface RouterOptions {
    * traces (none when `logs.enabled` is false: traces then only reach `hooks.onTrace`)
    */
   traceStore?: TraceStore;
-  /** Circuit breaker state storage. @default in-memory */
-  breakerStore?: unknown;
+  /** Circuit breaker state storage (`get`, `set`, `keys`; sync or async), to share breakers between instances. @default in-memory */
+  breakerStore?: BreakerStore;
 }
 
 /** Traces and the `/logs` routes. */
@@ -174,6 +180,9 @@ export interface Settings {
   pricing: Record<string, { input: number; output: number }>;
   hooks: HooksOptions;
   traceStore?: TraceStore;
+  /** The router-wide breaker, when options.circuitBreaker sets one. */
+  circuitBreaker?: BreakerConfig;
+  breakerStore: BreakerStore;
 }
 
 const headerSafeString = Joi.string().pattern(/^[^\r\n\0]*$/, { name: 'no CR, LF or NUL' });
@@ -240,7 +249,7 @@ const optionsSchema = Joi.object({
   ),
   hooks: Joi.object({ onAttempt: fn, onFallback: fn, onTrace: fn }),
   traceStore: Joi.object({ record: fn.required(), get: fn.required(), list: fn.required() }).unknown(true),
-  breakerStore: Joi.object().unknown(true),
+  breakerStore: Joi.object({ get: fn.required(), set: fn.required(), keys: fn.required() }).unknown(true),
 });
 
 const OPTION_EXAMPLES: Record<string, string> = {
@@ -349,8 +358,10 @@ export function parseOptions(options: RouterOptions = {}): Settings {
     },
     pricing: { ...(options.pricing ?? {}) },
     hooks: { ...(options.hooks ?? {}) },
+    breakerStore: options.breakerStore ?? new MemoryBreakerStore(),
   };
   if (options.traceStore) settings.traceStore = options.traceStore;
+  if (options.circuitBreaker) settings.circuitBreaker = { ...BREAKER_DEFAULTS, ...options.circuitBreaker };
   if (options.defaultConfig) settings.defaultConfig = validateOptionConfig(options.defaultConfig, 'options.defaultConfig');
   if (options.shouldFallback) settings.shouldFallback = options.shouldFallback;
   if (options.auth) settings.auth = options.auth;

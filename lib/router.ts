@@ -7,6 +7,7 @@ import createDebug from 'debug';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { ConfigSelector } from './config/source.js';
 import type { AttemptFailure, AttemptSuccess } from './engine/plan.js';
+import { CircuitBreakers } from './engine/breaker.js';
 import { ClientGoneError, runPlan, type EngineDeps, type RunResult } from './engine/run.js';
 import { FallbackRouterError, RequestError, errorBody, toOpenAIError } from './errors.js';
 import { parseOptions, type RouterOptions, type Settings } from './options.js';
@@ -98,6 +99,7 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
   const settings = parseOptions(options);
   const selector = new ConfigSelector(settings);
   const prefix = settings.headerPrefix;
+  const breakers = new CircuitBreakers(settings.breakerStore);
   const engine: EngineDeps = {
     client: createHttpClient(),
     adapters: settings.adapters,
@@ -105,6 +107,7 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
     finalError: settings.finalError,
     maxRetryAfterMs: settings.maxRetryAfterMs,
     logger: settings.logger,
+    breakers,
     // hooks: a throw or a rejected promise is logged, never surfaced
     ...(settings.hooks.onAttempt ? { onAttempt: safeHook(settings.hooks.onAttempt, 'onAttempt', settings.logger)! } : {}),
     ...(settings.hooks.onFallback ? { onFallback: safeHook(settings.hooks.onFallback, 'onFallback', settings.logger)! } : {}),
@@ -241,6 +244,17 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
     } catch (err) {
       if (err instanceof ClientGoneError) {
         debug('client went away; chain stopped');
+        // The attempts made before it may still have cost something: keep them in the trace.
+        recorder.finish({
+          traceId: traceIdOf(res),
+          configId: selected.plan.configId,
+          endpoint: route.endpoint,
+          stream,
+          startedAt,
+          status: 499,
+          attempts: err.attempts,
+          error: { message: 'The client disconnected before the answer was complete.', type: 'client_error', code: 'client_disconnected' },
+        });
         return;
       }
       throw err;
@@ -321,6 +335,13 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
       sendJson(res, 405, errorBody(`${req.method} is not allowed on ${req.baseUrl}${path}; use POST.`, 'invalid_request_error', 'method_not_allowed'));
     });
   }
+  // GET /health: liveness plus each known target's circuit breaker (SPEC §2), behind auth.
+  router.get('/health', authenticate, (_req, res) => {
+    breakers
+      .snapshot()
+      .then((targets) => sendJson(res, 200, { status: 'ok', circuit_breaker: { router_wide: settings.circuitBreaker ?? false }, targets }))
+      .catch((err: unknown) => sendError(res, err, settings.logger));
+  });
   // GET /logs, /logs/ui, /logs/:traceId, behind the same auth (SPEC §10)
   if (settings.logs.enabled && recorder.store) {
     router.use('/logs', createLogsRouter({ store: recorder.store, authenticate, headerPrefix: prefix, logger: settings.logger }));

@@ -9,7 +9,8 @@ import type { Inherited, Plan, PlanNode, RetryPolicy } from '../engine/plan.js';
 import type { ProviderSettings, Settings } from '../options.js';
 import { canonicalProvider } from '../providers/registry.js';
 import type { ErrorClass, JsonObject, ResolvedTarget } from '../providers/types.js';
-import type { ConfigNode } from './normalise.js';
+import { BREAKER_DEFAULTS, type BreakerConfig } from '../engine/breaker.js';
+import type { ConfigNode, ConfigStrategy } from './normalise.js';
 import { PROVIDER_SETTING_KEYS } from './schema.js';
 
 /** Client headers that are never forwarded upstream, whatever `forward_headers` says. */
@@ -76,7 +77,7 @@ export function buildPlan(config: ConfigNode, settings: Settings, source: PlanSo
     forwardHeaders: [],
     overrideParams: {},
   };
-  const root = buildNode(config, source.label, rootInherited, settings, source, true);
+  const root = buildNode(config, source.label, rootInherited, settings, source, true, settings.circuitBreaker);
   const total = config.total_timeout ?? d.totalTimeout;
   return {
     root,
@@ -132,6 +133,7 @@ function buildNode(
   settings: Settings,
   source: PlanSource,
   isRoot: boolean,
+  breaker: BreakerConfig | undefined,
 ): PlanNode {
   if (!isRoot && node.total_timeout !== undefined) {
     throw new ConfigError(`${path}.total_timeout is only allowed at the root of the config`, `${path}.total_timeout`);
@@ -163,7 +165,7 @@ function buildNode(
       ...(strategy.on_errors ? { onErrors: strategy.on_errors as ErrorClass[] } : {}),
       ...(strategy.hedge_after_ms !== undefined ? { hedgeAfterMs: strategy.hedge_after_ms } : {}),
       children: children.map((child, i) =>
-        buildNode(child, `${path}.${containerKey}[${i}]`, inherited, settings, source, false),
+        buildNode(child, `${path}.${containerKey}[${i}]`, inherited, settings, source, false, breakerOf(strategy.cb_config, breaker)),
       ),
     };
   }
@@ -179,6 +181,19 @@ function buildNode(
     ...inherited,
     target,
     ...(supportsPrefill !== undefined ? { supportsPrefill } : {}),
+    ...(breaker ? { breaker } : {}),
+  };
+}
+
+/** A strategy's cb_config over the breaker it inherits (or the defaults); none when neither is set. */
+function breakerOf(cb: ConfigStrategy['cb_config'], inherited: BreakerConfig | undefined): BreakerConfig | undefined {
+  if (!cb) return inherited;
+  const base = inherited ?? BREAKER_DEFAULTS;
+  return {
+    failureThreshold: cb.failure_threshold ?? base.failureThreshold,
+    minimumRequests: cb.minimum_requests ?? base.minimumRequests,
+    windowMs: cb.window_ms ?? base.windowMs,
+    cooldownMs: cb.cooldown_ms ?? base.cooldownMs,
   };
 }
 

@@ -26,6 +26,8 @@ export interface BreakerState {
   openedAt?: number;
   /** When the half-open probe was let through (epoch ms); a stale probe is replaced. */
   probeAt?: number;
+  /** The cooldown in force when it opened (for GET /health's next probe time). */
+  cooldownMs?: number;
 }
 
 type MaybePromise<T> = T | Promise<T>;
@@ -101,7 +103,7 @@ export class CircuitBreakers {
     const state = (await this.store.get(key)) ?? { state: 'closed' as const, events: [] };
     if (wasProbe || state.state === 'half_open') {
       // The probe decides: success closes (with a clean window), failure opens again.
-      await this.store.set(key, failed ? { state: 'open', events: [], openedAt: now } : { state: 'closed', events: [] });
+      await this.store.set(key, failed ? { state: 'open', events: [], openedAt: now, cooldownMs: config.cooldownMs } : { state: 'closed', events: [] });
       return;
     }
     if (state.state === 'open') return; // a straggler from before it opened
@@ -110,7 +112,7 @@ export class CircuitBreakers {
     if (events.length > 10_000) events.splice(0, events.length - 10_000);
     const failures = events.filter((e) => e.failed).length;
     if (events.length >= config.minimumRequests && failures >= config.failureThreshold) {
-      await this.store.set(key, { state: 'open', events: [], openedAt: now });
+      await this.store.set(key, { state: 'open', events: [], openedAt: now, cooldownMs: config.cooldownMs });
       return;
     }
     await this.store.set(key, { state: 'closed', events });
@@ -122,7 +124,7 @@ export class CircuitBreakers {
   }
 
   /** Every known target's state, for GET /health. */
-  async snapshot(cooldownOf: (key: string) => number): Promise<Array<Record<string, unknown>>> {
+  async snapshot(): Promise<Array<Record<string, unknown>>> {
     const keys = await this.store.keys();
     const now = this.now();
     const rows: Array<Record<string, unknown>> = [];
@@ -141,7 +143,9 @@ export class CircuitBreakers {
         recent_failures: events.filter((e) => e.failed).length,
         opened_at: state.openedAt !== undefined && state.state !== 'closed' ? new Date(state.openedAt).toISOString() : null,
         next_probe_at:
-          state.state === 'open' && state.openedAt !== undefined ? new Date(state.openedAt + cooldownOf(key)).toISOString() : null,
+          state.state === 'open' && state.openedAt !== undefined
+            ? new Date(state.openedAt + (state.cooldownMs ?? BREAKER_DEFAULTS.cooldownMs)).toISOString()
+            : null,
       });
     }
     return rows;

@@ -3,6 +3,7 @@
  * holds no per-request state.
  */
 import type { Endpoint, ErrorClass, JsonObject, ResolvedTarget, UnifiedResponse } from '../providers/types.js';
+import type { BreakerConfig } from './breaker.js';
 
 /** Retry policy of one target (SPEC §5). */
 export interface RetryPolicy {
@@ -32,6 +33,8 @@ export interface PlanTarget extends Inherited {
   readonly weight: number;
   readonly target: ResolvedTarget;
   readonly supportsPrefill?: boolean;
+  /** The circuit breaker guarding this target, when one is configured. */
+  readonly breaker?: BreakerConfig;
 }
 
 /** A strategy over child nodes. */

@@ -9,9 +9,10 @@ import { FallbackRouterError, InvalidUpstreamResponse } from '../errors.js';
 import type { Endpoint, JsonObject, ProviderAdapter, ResolvedTarget, UnifiedRequest, UpstreamRequest } from '../providers/types.js';
 import { TransportError, sendJson, timeoutReason, type UpstreamReply } from '../transport/http.js';
 import { attemptStream } from './stream.js';
-import type { AttemptContext, AttemptFailure, AttemptSuccess, Plan, PlanGroup, PlanNode, PlanTarget } from './plan.js';
+import type { AttemptContext, AttemptFailure, AttemptSuccess, Plan, PlanNode, PlanTarget } from './plan.js';
 import type { FallbackInfo } from '../trace/types.js';
-import { defaultShouldFallback } from './predicate.js';
+import { breakerKey, countsAgainstBreaker, type CircuitBreakers } from './breaker.js';
+import { runGroup } from './strategy.js';
 import { backoffMs, isRetryable, parseRetryAfter, sleep } from './retry.js';
 
 const debug = createDebug('express-llm-fallback:engine');
@@ -44,7 +45,7 @@ export interface AttemptRecord {
   readonly startedAt: number;
   readonly latencyMs: number;
   /** Why the target was not tried, when it was not. */
-  readonly skipped?: 'unsupported_endpoint' | 'deadline_exceeded' | 'stream_unsupported';
+  readonly skipped?: 'unsupported_endpoint' | 'deadline_exceeded' | 'circuit_open';
   readonly usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
   /** Streams: ms from the start of the attempt to its first content event. */
   readonly ttftMs?: number;
@@ -63,6 +64,8 @@ export interface EngineDeps {
   readonly onAttempt?: (record: AttemptRecord) => void;
   /** Called when a fallback strategy moves on from a failed target to the next node. */
   readonly onFallback?: (info: FallbackInfo) => void;
+  /** Circuit breakers of the router (used by targets that have a breaker config). */
+  readonly breakers: CircuitBreakers;
 }
 
 /** One request to run. */
@@ -88,9 +91,13 @@ export interface RunResult {
   readonly attempts: readonly AttemptRecord[];
 }
 
-/** Thrown when the client went away: nothing is to be sent. */
+/**
+ * Thrown when the client went away (or, inside a hedge, when the attempt lost the race): nothing
+ * is to be sent. `attempts` holds what was done until then, for the trace.
+ */
 export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError';
+  attempts: readonly AttemptRecord[] = [];
 }
 
 /** Per-request engine state, shared with the streaming attempt (stream.ts). */
@@ -102,6 +109,8 @@ export interface RunState {
   readonly deadline?: number;
   /** The plan being walked (stream recovery looks for the targets after the one that broke). */
   readonly plan: Plan;
+  /** Targets skipped because their breaker is open, with when it opened (shared by branches). */
+  readonly openSkipped: Array<{ leaf: PlanTarget; openedAt: number }>;
 }
 
 /** Walks the plan and returns the outcome. Throws ClientGoneError when the client disconnected. */
@@ -112,10 +121,17 @@ export async function runPlan(plan: Plan, input: RunInput, deps: EngineDeps): Pr
     deps,
     attempts: [],
     plan,
+    openSkipped: [],
     ...(total !== undefined ? { deadline: Date.now() + total } : {}),
   };
-  const result = await runNode(plan.root, state);
-  if (input.signal.aborted) throw new ClientGoneError('client disconnected');
+  let result: NodeResult;
+  try {
+    result = await runNode(plan.root, state);
+    if (input.signal.aborted) throw new ClientGoneError('client disconnected');
+  } catch (err) {
+    if (err instanceof ClientGoneError) err.attempts = state.attempts;
+    throw err;
+  }
   const outcome: AttemptSuccess | AttemptFailure = result ?? {
     ok: false,
     status: 400,
@@ -129,85 +145,18 @@ export async function runPlan(plan: Plan, input: RunInput, deps: EngineDeps): Pr
   return { outcome, attempts: state.attempts };
 }
 
-type NodeResult = AttemptSuccess | AttemptFailure | null;
+/** A node's result; null when it had nothing to try (every target skipped). */
+export type NodeResult = AttemptSuccess | AttemptFailure | null;
 
-function runNode(node: PlanNode, state: RunState): Promise<NodeResult> {
+export function runNode(node: PlanNode, state: RunState): Promise<NodeResult> {
   return node.kind === 'target' ? runTarget(node, state) : runGroup(node, state);
 }
 
-async function runGroup(group: PlanGroup, state: RunState): Promise<NodeResult> {
-  if (group.mode === 'single') return runNode(group.children[0]!, state);
-  if (group.mode === 'loadbalance') {
-    const pool = group.children.filter((child) => child.weight > 0);
-    while (pool.length > 0) {
-      const index = pickWeighted(pool);
-      const result = await runNode(pool[index]!, state);
-      if (result !== null) return result;
-      pool.splice(index, 1); // that child cannot serve this endpoint: pick among the others
-    }
-    return null;
-  }
-  let first: AttemptFailure | undefined;
-  let last: AttemptFailure | undefined;
-  for (const child of group.children) {
-    if (state.input.signal.aborted) break;
-    const result = await runNode(child, state);
-    if (result === null) continue;
-    if (result.ok) return result;
-    first ??= result;
-    last = result;
-    if (!shouldFailOver(result, group, state)) return result;
-    debug('fallback from %s (%d %s)', result.path, result.status, result.errorClass);
-    const next = group.children[group.children.indexOf(child) + 1];
-    if (next && state.deps.onFallback && !state.input.signal.aborted) {
-      try {
-        state.deps.onFallback({
-          from: result.path,
-          to: next.path,
-          strategyPath: group.path,
-          provider: result.provider,
-          status: result.status,
-          errorClass: result.errorClass,
-          ...(result.code !== undefined ? { code: result.code } : {}),
-        });
-      } catch (err) {
-        state.deps.logger.error('express-llm-fallback: onFallback hook threw:', err instanceof Error ? err.message : err);
-      }
-    }
-  }
-  if (last === undefined) return null;
-  return state.deps.finalError === 'first' ? first! : last;
-}
-
-function shouldFailOver(failure: AttemptFailure, group: PlanGroup, state: RunState): boolean {
-  const custom = state.deps.shouldFallback;
-  if (!custom) return defaultShouldFallback(failure, group.onStatusCodes, group.onErrors);
-  const ctx: AttemptContext = {
-    endpoint: state.input.endpoint,
-    strategyPath: group.path,
-    provider: failure.provider,
-    targetPath: failure.path,
-    attempt: state.attempts.filter((a) => a.skipped === undefined).length,
-  };
-  try {
-    return custom(failure, ctx) === true;
-  } catch (err) {
-    state.deps.logger.error('express-llm-fallback: options.shouldFallback threw; not failing over:', err);
-    return false;
-  }
-}
-
-function pickWeighted(pool: readonly PlanNode[]): number {
-  const total = pool.reduce((sum, node) => sum + node.weight, 0);
-  let roll = Math.random() * total;
-  for (let i = 0; i < pool.length; i++) {
-    roll -= pool[i]!.weight;
-    if (roll < 0) return i;
-  }
-  return pool.length - 1;
-}
-
-async function runTarget(leaf: PlanTarget, state: RunState): Promise<NodeResult> {
+/**
+ * Runs one target with its retries. `force` tries it even when its breaker is open (the last
+ * resort of a strategy whose targets are all open); such an attempt counts as the probe.
+ */
+export async function runTarget(leaf: PlanTarget, state: RunState, force = false): Promise<NodeResult> {
   const { input, deps } = state;
   const adapter = deps.adapters.get(leaf.target.provider);
   if (!adapter || !adapter.endpoints.has(input.endpoint)) {
@@ -215,6 +164,18 @@ async function runTarget(leaf: PlanTarget, state: RunState): Promise<NodeResult>
     return null;
   }
   const body = { ...input.body, ...leaf.overrideParams };
+  const breaker = leaf.breaker;
+  const key = breaker ? breakerKey(leaf.target.provider, typeof body.model === 'string' ? body.model : undefined, input.endpoint) : undefined;
+  let probe = false;
+  if (breaker && key) {
+    const admission = force ? 'probe' : await deps.breakers.admit(key, breaker);
+    if (admission === 'open') {
+      record(state, { path: leaf.path, provider: leaf.target.provider, ...(typeof body.model === 'string' ? { model: body.model } : {}), retry: 0, startedAt: Date.now(), latencyMs: 0, skipped: 'circuit_open' });
+      state.openSkipped.push({ leaf, openedAt: await deps.breakers.openedAt(key) });
+      return null;
+    }
+    probe = admission === 'probe';
+  }
   let retry = 0;
   for (;;) {
     const remaining = state.deadline === undefined ? Infinity : state.deadline - Date.now();
@@ -224,7 +185,11 @@ async function runTarget(leaf: PlanTarget, state: RunState): Promise<NodeResult>
     }
     const timeout = Math.min(input.requestTimeout ?? leaf.requestTimeout, remaining);
     const result = await attempt(leaf, adapter, body, timeout, retry, state);
-    if (result.ok || retry >= leaf.retry.attempts || !isRetryable(result, leaf.retry)) {
+    if (breaker && key) {
+      await deps.breakers.report(key, breaker, !result.ok && countsAgainstBreaker(result.errorClass), probe);
+    }
+    // A probe decides the breaker by itself: no retries on it.
+    if (result.ok || probe || retry >= leaf.retry.attempts || !isRetryable(result, leaf.retry)) {
       return result.ok ? { ...result, retries: retry } : result;
     }
     const asked = leaf.retry.useRetryAfterHeader ? result.retryAfterMs : undefined;
@@ -337,7 +302,7 @@ async function attempt(
     debug('attempt %s %s retry=%d timeout=%dms', leaf.path, leaf.target.provider, retry, timeoutMs);
     reply = await sendJson(deps.client, upstream, { signal: controller.signal });
   } catch (err) {
-    return done(transportFailure(leaf, err, timeoutMs));
+    return cancelledStops(done(transportFailure(leaf, err, timeoutMs, controller.signal.reason)) as AttemptFailure);
   } finally {
     clearTimeout(timer);
     input.signal.removeEventListener('abort', onClientGone);
@@ -382,9 +347,13 @@ async function attempt(
  * The failure of a request that got no reply. A client that went away is not a failure of the
  * target: it stops the whole request (ClientGoneError).
  */
-export function transportFailure(leaf: PlanTarget, err: unknown, timeoutMs: number): AttemptFailure {
+export function transportFailure(leaf: PlanTarget, err: unknown, timeoutMs: number, reason?: unknown): AttemptFailure {
   const e = err instanceof TransportError ? err : new TransportError(String(err), 'network');
-  if (e.kind === 'aborted') throw new ClientGoneError('client disconnected');
+  if (e.kind === 'aborted') {
+    // Recorded like any attempt (it may have cost something), then cancelledStops() ends the chain.
+    const hedge = (reason as { name?: string } | undefined)?.name === 'HedgeCancelled';
+    return failure(leaf, 499, 'network', hedge ? 'cancelled: another hedged attempt answered first' : 'cancelled: the client disconnected', hedge ? 'hedge_cancelled' : 'client_disconnected');
+  }
   if (e.kind === 'timeout') {
     return failure(leaf, 408, 'timeout', `${leaf.target.provider} did not answer within ${timeoutMs} ms`, 'request_timeout', { type: 'timeout_error' });
   }
@@ -392,6 +361,12 @@ export function transportFailure(leaf: PlanTarget, err: unknown, timeoutMs: numb
     return failure(leaf, 502, 'invalid_response', e.message, 'invalid_upstream_response', { type: 'server_error' });
   }
   return failure(leaf, 502, 'network', `${leaf.target.provider}: ${e.message}`, 'upstream_unreachable', { type: 'server_error' });
+}
+
+/** A cancelled attempt (status 499) stops the chain: the client is gone, or a hedge won. */
+export function cancelledStops(f: AttemptFailure): AttemptFailure {
+  if (f.status === 499) throw new ClientGoneError(f.message);
+  return f;
 }
 
 /** The failure of a non-2xx reply (a 1xx/3xx is an invalid reply); `body` is its JSON, or its text. */

@@ -17,6 +17,7 @@ import {
   ClientGoneError,
   announce,
   buildUpstream,
+  cancelledStops,
   failure,
   failureFromReply,
   record,
@@ -246,7 +247,7 @@ export async function attemptStream(
     opened = await openStream(deps.client, upstream, controller.signal);
   } catch (err) {
     release();
-    return fail(transportFailure(leaf, err, timeoutMs));
+    return cancelledStops(fail(transportFailure(leaf, err, timeoutMs, controller.signal.reason)));
   } finally {
     clearTimeout(openTimer);
   }

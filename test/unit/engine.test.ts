@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Agent } from 'node:http';
 import { matchesStatus, defaultShouldFallback } from '../../lib/engine/predicate.js';
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffMs, isRetryable, parseRetryAfter, sleep } from '../../lib/engine/retry.js';
+import { CircuitBreakers } from '../../lib/engine/breaker.js';
 import { runPlan, type EngineDeps, type RunResult } from '../../lib/engine/run.js';
 import type { AttemptContext, AttemptFailure, RetryPolicy } from '../../lib/engine/plan.js';
 import { validateConfig } from '../../lib/config/normalise.js';
@@ -333,6 +334,7 @@ async function run(config: JsonObject, opts: RunOptions = {}): Promise<RunResult
     ...(settings.shouldFallback ? { shouldFallback: settings.shouldFallback } : {}),
     finalError: settings.finalError,
     maxRetryAfterMs: settings.maxRetryAfterMs,
+    breakers: new CircuitBreakers(settings.breakerStore),
     logger: log,
   };
   const endpoint = opts.endpoint ?? 'chat';
