@@ -33,3 +33,5 @@ export {
   InvalidUpstreamResponse,
   type OpenAIErrorBody,
 } from './errors.js';
+export { MemoryBreakerStore, breakerKey, type BreakerStore, type BreakerState, type BreakerConfig } from './engine/breaker.js';
+export type { StreamHandle, StreamStep } from './engine/plan.js';

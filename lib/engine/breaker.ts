@@ -4,6 +4,7 @@
  * skipped for `cooldownMs`; then one probe is let through (half-open), and its success closes
  * the breaker again. State lives behind a small BreakerStore so instances can share it.
  */
+import { createHash } from 'node:crypto';
 import type { ErrorClass } from '../providers/types.js';
 
 /** Breaker thresholds. */
@@ -65,9 +66,14 @@ export function countsAgainstBreaker(errorClass: ErrorClass): boolean {
   return COUNTED.has(errorClass);
 }
 
-/** The breaker key of a target. */
-export function breakerKey(provider: string, model: string | undefined, endpoint: string): string {
-  return `${provider}|${model ?? '-'}|${endpoint}`;
+/**
+ * The breaker key of a target: provider, model, endpoint, and which account and host serve it
+ * (a short hash of base URL and key, never the key itself), so two OpenAI accounts in one chain
+ * have a breaker each. Stable across instances, for a shared store.
+ */
+export function breakerKey(provider: string, model: string | undefined, endpoint: string, baseURL?: string, apiKey?: string): string {
+  const account = createHash('sha256').update(`${baseURL ?? ''}\n${apiKey ?? ''}`).digest('hex').slice(0, 10);
+  return `${provider}|${model ?? '-'}|${endpoint}|${account}`;
 }
 
 /** What the engine may do with a target now. */
@@ -118,6 +124,11 @@ export class CircuitBreakers {
     await this.store.set(key, { state: 'closed', events });
   }
 
+  /** True while the breaker is open (no side effect, unlike admit). */
+  async isOpen(key: string): Promise<boolean> {
+    return (await this.store.get(key))?.state === 'open';
+  }
+
   /** When each open breaker opened, for choosing the least recently opened one. */
   async openedAt(key: string): Promise<number> {
     return (await this.store.get(key))?.openedAt ?? 0;
@@ -131,13 +142,14 @@ export class CircuitBreakers {
     for (const key of keys) {
       const state = await this.store.get(key);
       if (!state) continue;
-      const [provider, model, endpoint] = key.split('|');
+      const [provider, model, endpoint, account] = key.split('|');
       const events = state.events.filter((e) => e.at > now - 3_600_000);
       rows.push({
         target: key,
         provider,
         model: model === '-' ? null : model,
         endpoint,
+        account: account ?? null,
         state: state.state,
         recent_requests: events.length,
         recent_failures: events.filter((e) => e.failed).length,

@@ -19,9 +19,15 @@ export function isRetryable(failure: AttemptFailure, policy: RetryPolicy): boole
   return matchesStatus(failure.status, policy.onStatusCodes ?? DEFAULT_RETRY_CODES);
 }
 
-/** Exponential backoff with full jitter: a random wait in [0, min(cap, base * 2^retry)). */
+/** The shortest wait between two tries of one target: full jitter may draw ~0, never a tight loop. */
+export const BACKOFF_MIN_MS = 10;
+
+/**
+ * Exponential backoff with full jitter: a random wait in [0, min(cap, base * 2^retry)), raised
+ * to at least BACKOFF_MIN_MS.
+ */
 export function backoffMs(retry: number, random: () => number = Math.random): number {
-  return Math.floor(random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry));
+  return Math.max(BACKOFF_MIN_MS, Math.floor(random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry)));
 }
 
 /**

@@ -165,7 +165,9 @@ export async function runTarget(leaf: PlanTarget, state: RunState, force = false
   }
   const body = { ...input.body, ...leaf.overrideParams };
   const breaker = leaf.breaker;
-  const key = breaker ? breakerKey(leaf.target.provider, typeof body.model === 'string' ? body.model : undefined, input.endpoint) : undefined;
+  const key = breaker
+    ? breakerKey(leaf.target.provider, typeof body.model === 'string' ? body.model : undefined, input.endpoint, leaf.target.baseURL, leaf.target.apiKey)
+    : undefined;
   let probe = false;
   if (breaker && key) {
     const admission = force ? 'probe' : await deps.breakers.admit(key, breaker);
@@ -188,8 +190,9 @@ export async function runTarget(leaf: PlanTarget, state: RunState, force = false
     if (breaker && key) {
       await deps.breakers.report(key, breaker, !result.ok && countsAgainstBreaker(result.errorClass), probe);
     }
-    // A probe decides the breaker by itself: no retries on it.
-    if (result.ok || probe || retry >= leaf.retry.attempts || !isRetryable(result, leaf.retry)) {
+    // A probe decides the breaker by itself: no retries on it; nor once this failure opened it.
+    const opened = !result.ok && breaker !== undefined && key !== undefined && (await deps.breakers.isOpen(key));
+    if (result.ok || probe || opened || retry >= leaf.retry.attempts || !isRetryable(result, leaf.retry)) {
       return result.ok ? { ...result, retries: retry } : result;
     }
     const asked = leaf.retry.useRetryAfterHeader ? result.retryAfterMs : undefined;

@@ -9,6 +9,9 @@ import { ClientGoneError, runNode, runTarget, type NodeResult, type RunState } f
 
 const debug = createDebug('express-llm-fallback:engine');
 
+/** How long a won race waits for its aborted losers to record themselves. */
+const LOSER_SETTLE_MS = 50;
+
 /** The abort reason given to a hedged attempt that lost the race. */
 export class HedgeCancelled extends Error {
   override readonly name = 'HedgeCancelled';
@@ -90,8 +93,9 @@ async function runHedged(group: PlanGroup, delayMs: number, state: RunState): Pr
     );
     inflight.set(index, { index, controller, settled });
   };
-  const abortOthers = (): void => {
-    for (const branch of inflight.values()) {
+  const abortOthers = async (): Promise<void> => {
+    const losers = [...inflight.values()];
+    for (const branch of losers) {
       branch.controller.abort(new HedgeCancelled('another attempt answered first'));
       // A loser that still manages to commit a stream must not keep its upstream open.
       void branch.settled.then((s) => {
@@ -99,6 +103,16 @@ async function runHedged(group: PlanGroup, delayMs: number, state: RunState): Pr
       });
     }
     inflight.clear();
+    // Aborted attempts settle at once; waiting for them (briefly) lets their cancelled attempt
+    // records reach the trace, which is built as soon as the answer is out.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(losers.map((b) => b.settled)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, LOSER_SETTLE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   };
 
   start();
@@ -120,7 +134,7 @@ async function runHedged(group: PlanGroup, delayMs: number, state: RunState): Pr
     inflight.delete(winner.index);
     if (winner.error !== undefined) {
       if (state.input.signal.aborted || !(winner.error instanceof ClientGoneError)) {
-        abortOthers();
+        await abortOthers();
         throw winner.error;
       }
       continue; // a branch cancelled by us
@@ -131,13 +145,13 @@ async function runHedged(group: PlanGroup, delayMs: number, state: RunState): Pr
       continue;
     }
     if (result.ok) {
-      abortOthers();
+      await abortOthers();
       return result;
     }
     first ??= result;
     last = result;
     if (!shouldFailOver(result, group, state)) {
-      abortOthers();
+      await abortOthers();
       return result;
     }
     if (inflight.size === 0 && next < children.length) {

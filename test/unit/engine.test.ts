@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Agent } from 'node:http';
 import { matchesStatus, defaultShouldFallback } from '../../lib/engine/predicate.js';
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffMs, isRetryable, parseRetryAfter, sleep } from '../../lib/engine/retry.js';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, BACKOFF_MIN_MS, backoffMs, isRetryable, parseRetryAfter, sleep } from '../../lib/engine/retry.js';
 import { CircuitBreakers } from '../../lib/engine/breaker.js';
 import { runPlan, type EngineDeps, type RunResult } from '../../lib/engine/run.js';
 import type { AttemptContext, AttemptFailure, RetryPolicy } from '../../lib/engine/plan.js';
@@ -114,12 +114,12 @@ describe('retry: isRetryable', () => {
 });
 
 describe('retry: backoffMs', () => {
-  test('stays in [0, min(cap, base * 2^n)) for random 0 and 0.999', () => {
+  test('stays in [min, min(cap, base * 2^n)) for random 0 and 0.999: never a tight loop', () => {
     for (let n = 0; n <= 12; n++) {
       const bound = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** n);
-      assert.equal(backoffMs(n, () => 0), 0, `n=${n}, random 0`);
+      assert.equal(backoffMs(n, () => 0), BACKOFF_MIN_MS, `n=${n}, random 0`);
       const high = backoffMs(n, () => 0.999);
-      assert.ok(high >= 0 && high < bound, `n=${n}: ${high} in [0, ${bound})`);
+      assert.ok(high >= BACKOFF_MIN_MS && high < bound, `n=${n}: ${high} in [${BACKOFF_MIN_MS}, ${bound})`);
       assert.ok(high >= Math.floor(0.99 * bound), `n=${n}: full jitter reaches near the bound (${high} of ${bound})`);
     }
   });
@@ -135,7 +135,7 @@ describe('retry: backoffMs', () => {
   test('uses Math.random by default and stays in range', () => {
     for (let i = 0; i < 50; i++) {
       const v = backoffMs(2);
-      assert.ok(v >= 0 && v < Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 4));
+      assert.ok(v >= BACKOFF_MIN_MS && v < Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 4));
     }
   });
 });
