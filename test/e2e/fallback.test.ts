@@ -298,6 +298,17 @@ for (const { name: version, express } of EXPRESS_VERSIONS) {
       assert.equal(anthropic.received[1]!.headers['x-api-key'], 'sk-ant-vk');
     });
 
+    test('x-portkey-virtual-key (the portkey-ai SDK virtualKey option) is a single target', async () => {
+      const res = await request(app()).post('/v1/chat/completions').set('x-portkey-virtual-key', 'anthropic-virtual-key').send({ model: 'claude-3-haiku', messages });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-portkey-provider'], 'anthropic');
+      assert.equal(res.headers['x-portkey-last-used-option-index'], 'config');
+      assert.equal(anthropic.received[0]!.headers['x-api-key'], 'sk-ant-vk');
+      const unknown = await request(app()).post('/v1/chat/completions').set('x-portkey-virtual-key', 'nope-vk').send({ model: 'm', messages });
+      assert.equal(unknown.status, 400);
+      assert.equal(unknown.body.error.code, 'unknown_virtual_key');
+    });
+
     test('saved configs by id, in the header and in the body, camelCase keys', async () => {
       const saved = app({
         configs: {

@@ -196,13 +196,30 @@ for (const { name: version, express } of EXPRESS_VERSIONS) {
       assert.equal(sseData(ended.body).at(-1), '[DONE]');
     });
 
-    test('a malformed event in the middle is skipped and the answer completes', async () => {
+    test('a malformed event in the middle is skipped, noted in the trace, and the answer completes', async () => {
       for (const provider of ['openai', 'anthropic']) {
         (provider === 'openai' ? openai : anthropic).script({ kind: 'stream', pieces: ['one', ' two', ' three'], malformedAt: 1 });
-        const res = await post({ provider });
+        const shared = app();
+        const res = await request(shared)
+          .post('/v1/chat/completions')
+          .set('x-portkey-provider', provider)
+          .send({ model: 'gpt-4o', messages, stream: true })
+          .buffer(true)
+          .parse(rawText);
         const events = sseData(res.body);
         assert.equal(events.at(-1), '[DONE]', provider);
         assert.equal(joinedContent(events), 'one two three', provider);
+        // the trace is recorded just after the response: poll briefly
+        let trace: request.Response | undefined;
+        for (let i = 0; i < 50 && trace?.status !== 200; i++) {
+          trace = await request(shared).get(`/v1/logs/${res.headers['x-portkey-trace-id']}`);
+          if (trace.status !== 200) await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.equal(trace?.status, 200, provider);
+        const attempt = trace!.body.attempts[0];
+        assert.equal(attempt.served, true, provider);
+        assert.deepEqual(attempt.notes, ['skipped 1 malformed stream event(s)'], provider);
+        assert.equal(typeof attempt.ttftMs, 'number', provider);
       }
     });
 
