@@ -211,7 +211,8 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
     if (route.endpoint === 'chat' && !Array.isArray(params.messages)) {
       throw new RequestError('messages must be an array.', 400, 'invalid_parameter', 'invalid_request_error', 'messages');
     }
-    const stream = params.stream === true;
+    // Embeddings do not stream: a stray `stream: true` there is sent on as it is, answered as JSON.
+    const stream = params.stream === true && route.endpoint !== 'embedding';
     const streamMode = streamModeHeader(req, `${prefix}stream-mode`);
     const requestTimeout = millisHeader(req, `${prefix}request-timeout`);
     const totalTimeout = millisHeader(req, `${prefix}total-timeout`);

@@ -269,6 +269,14 @@ for (const { name: version, express } of EXPRESS_VERSIONS) {
       assert.equal(openai2.received.length, 0);
     });
 
+    test('embeddings never stream: stream: true there is answered as JSON', async () => {
+      openai.script({ kind: 'ok' });
+      const res = await request(app()).post('/v1/embeddings').set('x-portkey-provider', 'openai').send({ model: 'text-embedding-3-small', input: 'hi', stream: true });
+      assert.equal(res.status, 200);
+      assert.match(res.headers['content-type'] ?? '', /application\/json/);
+      assert.equal(res.body.object, 'list');
+    });
+
     test('/completions and /chatComplete stream too', async () => {
       const completion = await request(app())
         .post('/v1/completions')
