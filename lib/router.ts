@@ -13,7 +13,7 @@ import { FallbackRouterError, RequestError, errorBody, toOpenAIError } from './e
 import { parseOptions, type RouterOptions, type Settings } from './options.js';
 import type { Endpoint, JsonObject } from './providers/types.js';
 import { createHttpClient } from './transport/http.js';
-import { pumpStream } from './transport/sse-writer.js';
+import { pumpStream, type StreamEnd } from './transport/sse-writer.js';
 import { MemoryTraceStore } from './trace/memory-store.js';
 import { createLogsRouter } from './trace/logs-routes.js';
 import { createTraceRecorder, safeHook } from './trace/recorder.js';
@@ -99,7 +99,7 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
   const settings = parseOptions(options);
   const selector = new ConfigSelector(settings);
   const prefix = settings.headerPrefix;
-  const breakers = new CircuitBreakers(settings.breakerStore);
+  const breakers = new CircuitBreakers(settings.breakerStore, settings.logger);
   const engine: EngineDeps = {
     client: createHttpClient(),
     adapters: settings.adapters,
@@ -240,8 +240,8 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
         },
         engine,
       );
-      await writeOutcome(res, result, controller.signal);
-      traceOutcome(route, res, startedAt, selected.plan.configId, stream, params, result);
+      const end = await writeOutcome(res, result, controller.signal);
+      traceOutcome(route, res, startedAt, selected.plan.configId, stream, params, result, end);
     } catch (err) {
       if (err instanceof ClientGoneError) {
         debug('client went away; chain stopped');
@@ -264,38 +264,51 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
     }
   }
 
-  async function writeOutcome(res: Response, result: RunResult, signal: AbortSignal): Promise<void> {
+  /** Sends the outcome; for a stream, resolves with how it ended. */
+  async function writeOutcome(res: Response, result: RunResult, signal: AbortSignal): Promise<StreamEnd | undefined> {
     const { outcome, attempts } = result;
     const made = attempts.filter((a) => a.skipped === undefined);
     res.setHeader(`${prefix}attempts`, String(made.length));
     res.setHeader(`${prefix}last-used-option-index`, outcome.path);
     res.setHeader(`${prefix}provider`, outcome.provider);
     res.setHeader(`${prefix}retry-attempt-count`, String(retriesOf(outcome, made)));
-    if (outcome.ok && outcome.stream) {
-      await pumpStream(res, outcome.stream, signal, outcome.provider);
-      return;
-    }
-    if (outcome.ok) {
-      sendJson(res, outcome.status, outcome.body);
-      return;
-    }
-    sendJson(res, outcome.status, failureBody(outcome));
+    if (outcome.ok && outcome.stream) return pumpStream(res, outcome.stream, signal, outcome.provider);
+    sendJson(res, outcome.status, outcome.ok ? outcome.body : failureBody(outcome));
+    return undefined;
   }
 
   // --- traces (SPEC §8): one per request, recorded after the response went out
   /** The trace id the client was given (the response header). */
   const traceIdOf = (res: Response): string => String(res.getHeader(`${prefix}trace-id`) ?? '');
 
-  function traceOutcome(route: Route, res: Response, startedAt: number, configId: string, stream: boolean, params: JsonObject, result: RunResult): void {
+  function traceOutcome(
+    route: Route,
+    res: Response,
+    startedAt: number,
+    configId: string,
+    stream: boolean,
+    params: JsonObject,
+    result: RunResult,
+    end: StreamEnd | undefined,
+  ): void {
     const { outcome } = result;
     const capture = settings.logs.captureBodies;
+    // A committed stream that then broke (or lost its client) is not a success, whatever
+    // status went out with its headers.
+    const broken =
+      end?.kind === 'error'
+        ? { status: 502, error: { message: end.message, type: 'server_error', code: 'stream_interrupted' } }
+        : end?.kind === 'gone'
+          ? { status: 499, error: { message: 'The client disconnected before the answer was complete.', type: 'client_error', code: 'client_disconnected' } }
+          : undefined;
     recorder.finish({
       traceId: traceIdOf(res),
       configId,
       endpoint: route.endpoint,
       stream,
       startedAt,
-      status: outcome.ok ? outcome.status : res.statusCode,
+      status: broken?.status ?? (outcome.ok ? outcome.status : res.statusCode),
+      ...(broken ? { error: broken.error } : {}),
       outcome,
       attempts: result.attempts,
       ...(capture ? { requestBody: params } : {}),

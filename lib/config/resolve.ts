@@ -257,6 +257,20 @@ function resolveTarget(
       'missing_credentials',
     );
   }
+  if (
+    inherited.customHost !== undefined &&
+    !source.trusted &&
+    apiKey !== undefined &&
+    node.api_key === undefined &&
+    !settings.customHostAllowlist.has(new URL(inherited.customHost).origin)
+  ) {
+    // allowCustomHost lets clients choose a host, not send the gateway's keys to it.
+    throw new ConfigError(
+      `${path} uses a custom_host with the gateway's credentials; give it its own api_key, or have the host list that origin in customHostAllowlist`,
+      `${path}.custom_host`,
+      'host_not_allowed',
+    );
+  }
   const baseURL = inherited.customHost ?? base?.baseURL;
   return {
     provider,

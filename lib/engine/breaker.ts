@@ -44,14 +44,20 @@ export interface BreakerStore {
   keys(): MaybePromise<string[]>;
 }
 
-/** The default store: a Map in this process. */
+/**
+ * The default store: a Map in this process, bounded (a key includes the model, which a client
+ * may choose freely): past `maxEntries` the least recently written key is dropped.
+ */
 export class MemoryBreakerStore implements BreakerStore {
   private readonly states = new Map<string, BreakerState>();
+  constructor(private readonly maxEntries = 10_000) {}
   get(key: string): BreakerState | undefined {
     return this.states.get(key);
   }
   set(key: string, state: BreakerState): void {
+    this.states.delete(key);
     this.states.set(key, state);
+    if (this.states.size > this.maxEntries) this.states.delete(this.states.keys().next().value!);
   }
   keys(): string[] {
     return [...this.states.keys()];
@@ -82,12 +88,64 @@ export type Admission = 'allow' | 'probe' | 'open';
 /** A probe that has not reported within this long is considered lost; another may go. */
 const PROBE_STALE_FACTOR = 2;
 
-/** Breaker decisions over a store. */
+/** Longest wait for the breaker store; past it the breaker fails open (the request goes on). */
+export const BREAKER_STORE_TIMEOUT_MS = 250;
+
+/**
+ * Breaker decisions over a store. A store that throws, rejects or is slow never fails or holds
+ * a request: the breaker then fails open (the target is tried, nothing is recorded), and the
+ * trouble is logged once a minute at most.
+ */
 export class CircuitBreakers {
-  constructor(private readonly store: BreakerStore, private readonly now: () => number = Date.now) {}
+  private lastComplaint = 0;
+
+  constructor(
+    private readonly store: BreakerStore,
+    private readonly logger: { error: (...args: unknown[]) => void } = console,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private async guard<T>(what: string, op: () => Promise<T>, fallback: T): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        op(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${BREAKER_STORE_TIMEOUT_MS} ms`)), BREAKER_STORE_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      if (this.now() - this.lastComplaint > 60_000) {
+        this.lastComplaint = this.now();
+        this.logger.error(`express-llm-fallback: breakerStore failed (${what}); breakers fail open:`, err instanceof Error ? err.message : err);
+      }
+      return fallback;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
 
   /** Whether a target may be tried now; 'probe' means it is the half-open probe. */
-  async admit(key: string, config: BreakerConfig): Promise<Admission> {
+  admit(key: string, config: BreakerConfig): Promise<Admission> {
+    return this.guard('admit', () => this.admitNow(key, config), 'allow');
+  }
+
+  /** Records an attempt's outcome (`failed` only for failures that count). */
+  report(key: string, config: BreakerConfig, failed: boolean, wasProbe: boolean): Promise<void> {
+    return this.guard('report', () => this.reportNow(key, config, failed, wasProbe), undefined);
+  }
+
+  /** True while the breaker is open (no side effect, unlike admit). */
+  isOpen(key: string): Promise<boolean> {
+    return this.guard('get', async () => (await this.store.get(key))?.state === 'open', false);
+  }
+
+  /** When an open breaker opened, for choosing the least recently opened one. */
+  openedAt(key: string): Promise<number> {
+    return this.guard('get', async () => (await this.store.get(key))?.openedAt ?? 0, 0);
+  }
+
+  private async admitNow(key: string, config: BreakerConfig): Promise<Admission> {
     const state = await this.store.get(key);
     if (!state || state.state === 'closed') return 'allow';
     const now = this.now();
@@ -103,8 +161,7 @@ export class CircuitBreakers {
     return 'open';
   }
 
-  /** Records an attempt's outcome (`failed` only for failures that count). */
-  async report(key: string, config: BreakerConfig, failed: boolean, wasProbe: boolean): Promise<void> {
+  private async reportNow(key: string, config: BreakerConfig, failed: boolean, wasProbe: boolean): Promise<void> {
     const now = this.now();
     const state = (await this.store.get(key)) ?? { state: 'closed' as const, events: [] };
     if (wasProbe || state.state === 'half_open') {
@@ -113,25 +170,18 @@ export class CircuitBreakers {
       return;
     }
     if (state.state === 'open') return; // a straggler from before it opened
-    const events = state.events.filter((e) => e.at > now - config.windowMs);
-    events.push({ at: now, failed });
-    if (events.length > 10_000) events.splice(0, events.length - 10_000);
-    const failures = events.filter((e) => e.failed).length;
+    const inWindow = [...state.events.filter((e) => e.at > now - config.windowMs), { at: now, failed }];
+    // Deciding needs only "at least failureThreshold failures out of at least minimumRequests
+    // requests": the newest max(threshold, minimum) failures and minimum successes tell that.
+    const failuresKept = inWindow.filter((e) => e.failed).slice(-Math.max(config.failureThreshold, config.minimumRequests));
+    const successesKept = inWindow.filter((e) => !e.failed).slice(-config.minimumRequests);
+    const events = [...failuresKept, ...successesKept].sort((a, b) => a.at - b.at);
+    const failures = failuresKept.length;
     if (events.length >= config.minimumRequests && failures >= config.failureThreshold) {
       await this.store.set(key, { state: 'open', events: [], openedAt: now, cooldownMs: config.cooldownMs });
       return;
     }
     await this.store.set(key, { state: 'closed', events });
-  }
-
-  /** True while the breaker is open (no side effect, unlike admit). */
-  async isOpen(key: string): Promise<boolean> {
-    return (await this.store.get(key))?.state === 'open';
-  }
-
-  /** When each open breaker opened, for choosing the least recently opened one. */
-  async openedAt(key: string): Promise<number> {
-    return (await this.store.get(key))?.openedAt ?? 0;
   }
 
   /** Every known target's state, for GET /health. */

@@ -225,7 +225,8 @@ export async function attemptStream(
     return fail(failure(leaf, 400, 'bad_request', `${leaf.target.provider} adapter cannot stream`, 'stream_not_supported', { type: 'invalid_request_error' }));
   }
   const wantUsage = isObject(body.stream_options) && body.stream_options.include_usage === true;
-  const expectedChoices = typeof body.n === 'number' && body.n > 1 ? Math.floor(body.n) : 1;
+  // A provider that answers one choice whatever `n` says (Anthropic) finishes choice 0 only.
+  const expectedChoices = Math.min(typeof body.n === 'number' && body.n > 1 ? Math.floor(body.n) : 1, adapter.maxChoices ?? Infinity);
   const request = { endpoint: input.endpoint, body: { ...body, stream: true }, stream: true };
   const target = withForwardedHeaders(leaf, input.headers);
   const upstream = buildUpstream(leaf, adapter, request, target);
@@ -335,9 +336,12 @@ export async function attemptStream(
   const mode = options.forcePassthrough ? 'passthrough' : (input.streamMode ?? leaf.streamMode);
   if (mode === 'buffered') {
     // Hold the whole answer so a cut or stall can still fail over invisibly.
+    // Nothing has reached the client yet, so the request's deadline still holds.
+    const deadline = state.deadline ?? Infinity;
     try {
       for (;;) {
-        const chunk = await active.read(active.finishedAll ? Math.min(POST_FINISH_GRACE_MS, leaf.streamIdleTimeout) : leaf.streamIdleTimeout);
+        const idle = active.finishedAll ? Math.min(POST_FINISH_GRACE_MS, leaf.streamIdleTimeout) : leaf.streamIdleTimeout;
+        const chunk = await active.read(Math.min(idle, deadline - Date.now()));
         if (chunk === null) break;
         held.push(chunk);
       }
@@ -345,7 +349,10 @@ export async function attemptStream(
       if (!active.finishedAll) {
         active.abort();
         release();
-        const f = streamFailure(leaf, err, leaf.streamIdleTimeout, state, true);
+        const f =
+          Date.now() >= deadline && !state.input.signal.aborted
+            ? failure(leaf, 408, 'timeout', `the total_timeout ran out while ${leaf.target.provider} was still streaming (buffered)`, 'total_timeout', { type: 'timeout_error' })
+            : streamFailure(leaf, err, leaf.streamIdleTimeout, state, true);
         settle(f);
         return f;
       }

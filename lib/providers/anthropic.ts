@@ -546,6 +546,8 @@ export const anthropicAdapter: ProviderAdapter = defineProviderAdapter({
   name: 'anthropic',
   endpoints: new Set(['chat'] as const),
   supportsPrefill: true,
+  // The Messages API answers one choice, whatever `n` asks for.
+  maxChoices: 1,
   buildRequest(req: UnifiedRequest, target: ResolvedTarget): UpstreamRequest {
     const base = (target.baseURL || DEFAULT_BASE_URL).replace(/\/+$/, '');
     return { url: `${base}/messages`, method: 'POST', headers: buildHeaders(target), body: translateBody(req.body) };

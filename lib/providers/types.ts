@@ -142,6 +142,8 @@ export interface ProviderAdapter {
   readonly endpoints: ReadonlySet<Endpoint>;
   /** True when the provider can continue a partial assistant message (assistant prefill). */
   readonly supportsPrefill?: boolean;
+  /** Most choices one reply can hold (1 for a provider that ignores `n`). @default unlimited */
+  readonly maxChoices?: number;
   /** False for providers reached without a key (a local Ollama); a target without one is then valid. @default true */
   readonly requiresApiKey?: boolean;
   /**

@@ -175,13 +175,14 @@ export function createLogsRouter(options: LogsRouterOptions): Router {
       next(err);
       return;
     }
-    ask('list', () => store.list(query)).then(
-      (traces) => {
+    // .catch after .then: a row that cannot be serialised (a BigInt, a cycle) must not become an
+    // unhandled rejection that ends the host process.
+    ask('list', () => store.list(query))
+      .then((traces) => {
         const data = Array.isArray(traces) ? traces.filter(isTrace).slice(0, query.limit) : [];
         sendJson(res, 200, { object: 'list', data });
-      },
-      () => storeFailed(res),
-    );
+      })
+      .catch(() => storeFailed(res));
   });
 
   const page: RequestHandler = (_req, res) => {
@@ -193,17 +194,16 @@ export function createLogsRouter(options: LogsRouterOptions): Router {
 
   router.get('/:traceId', (req, res) => {
     const traceId = String(req.params.traceId ?? '');
-    ask('get', () => store.get(traceId)).then(
-      (trace) => {
+    ask('get', () => store.get(traceId))
+      .then((trace) => {
         if (!isTrace(trace)) {
           const shown = traceId.length > 128 ? `${traceId.slice(0, 128)}…` : traceId;
           sendJson(res, 404, errorBody(`No trace with id "${shown}".`, 'invalid_request_error', 'trace_not_found', 'traceId'));
           return;
         }
         sendJson(res, 200, trace);
-      },
-      () => storeFailed(res),
-    );
+      })
+      .catch(() => storeFailed(res));
   });
 
   const notAllowed = (allow: string): RequestHandler => (req, res) => {

@@ -165,7 +165,9 @@ export function buildTrace(input: TraceInput, prices: ReadonlyMap<string, { inpu
   if (outcome && !outcome.ok) {
     error = { message: outcome.message, ...(outcome.type !== undefined ? { type: outcome.type } : {}), code: outcome.code ?? null, errorClass: outcome.errorClass };
   }
-  if (input.error && !outcome?.ok) {
+  // The router's own account wins: a request rejected before any attempt, or a committed
+  // stream that broke or lost its client after its (successful) commit.
+  if (input.error) {
     error = {
       message: input.error.message,
       ...(input.error.type !== undefined ? { type: input.error.type } : {}),

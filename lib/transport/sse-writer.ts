@@ -26,7 +26,10 @@ function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
  * Writes a committed stream as OpenAI-format SSE, with backpressure. A stream that breaks ends
  * with an in-band error event and no `[DONE]`, so no client mistakes it for a whole answer.
  */
-export async function pumpStream(res: ServerResponse, handle: StreamHandle, signal: AbortSignal, provider: string): Promise<void> {
+/** How a pumped stream ended: whole, with an in-band error, or with the client gone. */
+export type StreamEnd = { kind: 'done' } | { kind: 'error'; message: string } | { kind: 'gone' };
+
+export async function pumpStream(res: ServerResponse, handle: StreamHandle, signal: AbortSignal, provider: string): Promise<StreamEnd> {
   res.statusCode = 200;
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
@@ -36,7 +39,7 @@ export async function pumpStream(res: ServerResponse, handle: StreamHandle, sign
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
-      if (signal.aborted) return;
+      if (signal.aborted) return { kind: 'gone' };
       let step: StreamStep;
       try {
         step = await handle.next();
@@ -44,19 +47,19 @@ export async function pumpStream(res: ServerResponse, handle: StreamHandle, sign
         debug('stream handle failed: %s', (err as Error).message);
         step = { kind: 'error', message: 'The stream failed inside the router.', code: 'stream_interrupted' };
       }
-      if (signal.aborted) return;
+      if (signal.aborted) return { kind: 'gone' };
       if (step.kind === 'chunk') {
         if (!res.write(`data: ${JSON.stringify(step.chunk)}\n\n`)) await drained(res, signal);
         continue;
       }
       if (step.kind === 'done') {
         res.end('data: [DONE]\n\n');
-        return;
+        return { kind: 'done' };
       }
       handle.abort();
       const error = { ...errorBody(step.message, 'server_error', step.code, null, provider) };
       res.end(`data: ${JSON.stringify(error)}\n\n`);
-      return;
+      return { kind: 'error', message: step.message };
     }
   } finally {
     signal.removeEventListener('abort', onAbort);

@@ -734,6 +734,25 @@ for (const version of EXPRESS_VERSIONS) {
         assert.equal(primary.received.length, 0);
       });
 
+      test('allowCustomHost never sends the gateway keys to a client-chosen host', async () => {
+        const app = createApp(baseOptions(quietLogger(), { allowCustomHost: true }), { express: version.express });
+        for (const config of [
+          { provider: 'openai', custom_host: customHost.baseURL },
+          { strategy: { mode: 'fallback' }, custom_host: customHost.baseURL, targets: [{ provider: 'openai' }] },
+        ]) {
+          const res = await post('/v1/chat/completions', app).set('x-portkey-config', JSON.stringify(config)).send(CHAT);
+          assert.equal(res.status, 400, JSON.stringify(res.body));
+          assert.equal(res.body.error.code, 'host_not_allowed');
+        }
+        assert.equal(customHost.received.length, 0);
+        assertNoUpstreamCall();
+        // an allowlisted origin is the host's own choice: its keys may go there
+        const listed = createApp(baseOptions(quietLogger(), { customHostAllowlist: [customHost.origin] }), { express: version.express });
+        const ok = await post('/v1/chat/completions', listed).set('x-portkey-config', JSON.stringify({ provider: 'openai', custom_host: customHost.baseURL })).send(CHAT);
+        assertServedBy(ok, customHost);
+        customHost.reset();
+      });
+
       test('custom_host is called when its origin is in customHostAllowlist, refused otherwise', async () => {
         const app = createApp(baseOptions(quietLogger(), { customHostAllowlist: [customHost.origin] }), { express: version.express });
         const allowed = { provider: 'openai', api_key: 'sk-client', custom_host: customHost.baseURL };

@@ -443,6 +443,17 @@ describe('traces of every outcome', () => {
     assert.ok(logger.lines.some((l) => l.includes('traceStore.list failed') && l.includes('db down')));
   });
 
+  test('a store returning rows that cannot be serialised (BigInt) is a 503, not a crashed host', async () => {
+    const row = { traceId: 't-big', requestId: 'r', configId: 'c', endpoint: 'chat', stream: false, startedAt: new Date().toISOString(), status: 200, latencyMs: 1, attempts: [], totals: { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 0 }, rowId: 1n };
+    const odd = { record: () => undefined, get: async () => row, list: async () => [row] } as unknown as TraceStore;
+    const a = app({ traceStore: odd, logger: quietLogger() });
+    const list = await request(a).get('/v1/logs');
+    assert.equal(list.status, 503);
+    const one = await request(a).get('/v1/logs/t-big');
+    assert.equal(one.status, 503);
+    assert.equal((await send(a, target(backup))).status, 200, 'the router still serves');
+  });
+
   test('a custom async store is used for GET /logs', async () => {
     const inner = new MemoryTraceStore();
     const asyncStore: TraceStore = {

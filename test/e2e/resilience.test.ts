@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import request from 'supertest';
 import { breakerKey } from '../../lib/engine/breaker.js';
 import type { RouterOptions } from '../../lib/index.js';
-import { createApp } from '../helpers/create-app.js';
+import { createApp, quietLogger } from '../helpers/create-app.js';
 import { startFake, type Fake } from '../helpers/fake-providers.js';
 import { joinedContent, rawText, sseData } from '../helpers/sse.js';
 
@@ -149,6 +149,16 @@ describe('retries, deadlines, breaker, hedging', () => {
       assert.equal(res.body.error.type, 'timeout_error');
     });
 
+    test('a buffered stream that keeps trickling is held to the total_timeout', async () => {
+      primary.script({ kind: 'stream', pieces: Array.from({ length: 100 }, (_, i) => `p${i} `), intervalMs: 50 });
+      const started = performance.now();
+      const res = await send(createApp(options()), chain({ total_timeout: 600, stream_mode: 'buffered' }, { virtual_key: 'primary' }, { virtual_key: 'second' }), { stream: true });
+      const elapsed = performance.now() - started;
+      assert.equal(res.status, 408);
+      assert.ok(elapsed >= 590 && elapsed < 1600, `${elapsed} ms`);
+      assert.equal(second.received.length, 0, 'nothing left for the next target');
+    });
+
     test('x-portkey-total-timeout: no attempt starts when nothing is left', async () => {
       primary.always({ kind: 'hang' });
       const started = performance.now();
@@ -236,6 +246,27 @@ describe('retries, deadlines, breaker, hedging', () => {
       assert.equal(res.status, 200);
       assert.equal(primary.received.length, 2, 'two failures opened it: no third try');
       assert.equal(second.received.length, 1);
+    });
+
+    test('a breaker store that rejects or never answers fails open: requests are served, the trouble logged', async () => {
+      const logger = quietLogger();
+      const rejecting = { get: async () => { throw new Error('redis down'); }, set: async () => { throw new Error('redis down'); }, keys: async () => [] };
+      const hanging = { get: () => new Promise<undefined>(() => undefined), set: () => new Promise<void>(() => undefined), keys: async () => [] };
+      for (const store of [rejecting, hanging]) {
+        primary.reset();
+        const app = createApp(options({ circuitBreaker: {}, breakerStore: store, logger }));
+        const started = performance.now();
+        const res = await send(app, chain({}, { virtual_key: 'primary' }, { virtual_key: 'second' }));
+        assert.equal(res.status, 200);
+        assert.equal(res.body.choices[0].message.content, 'Hello from primary');
+        assert.equal(primary.received.length, 1);
+        assert.ok(performance.now() - started < 3000, 'not held by the store');
+        primary.script({ kind: 'stream' });
+        const streamed = await send(app, { virtual_key: 'primary' }, { stream: true }).buffer(true).parse(rawText);
+        assert.equal(streamed.status, 200);
+        assert.equal(sseData(streamed.body).at(-1), '[DONE]');
+      }
+      assert.ok(logger.lines.some((l) => l.includes('breakerStore failed') && l.includes('redis down')), logger.lines.join('\n'));
     });
 
     test('a 400 does not count against the breaker', async () => {

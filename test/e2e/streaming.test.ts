@@ -171,6 +171,29 @@ for (const { name: version, express } of EXPRESS_VERSIONS) {
       assert.match(events.at(-1).error.message, /stalled/);
     });
 
+    test('n > 1 to Anthropic (one choice whatever n says) still completes with [DONE]', async () => {
+      const res = await post({ provider: 'anthropic' }, { n: 2 });
+      const events = sseData(res.body);
+      assert.equal(events.at(-1), '[DONE]');
+      assert.equal(joinedContent(events), 'Hello from anthropic');
+    });
+
+    test('a committed stream that breaks is traced as 502 stream_interrupted, not as a success', async () => {
+      openai.script({ kind: 'stream', pieces: ['a', 'b', 'c'], cutAfter: 1 });
+      const shared = app();
+      const res = await request(shared).post('/v1/chat/completions').set('x-portkey-provider', 'openai').send({ model: 'gpt-4o', messages, stream: true }).buffer(true).parse(rawText);
+      assert.equal(sseData(res.body).at(-1).error.code, 'stream_interrupted');
+      let trace: request.Response | undefined;
+      for (let i = 0; i < 50 && trace?.status !== 200; i++) {
+        trace = await request(shared).get(`/v1/logs/${res.headers['x-portkey-trace-id']}`);
+        if (trace.status !== 200) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(trace?.body.status, 502);
+      assert.equal(trace?.body.error.code, 'stream_interrupted');
+      const failed = await request(shared).get('/v1/logs').query({ status: 502 });
+      assert.equal(failed.body.data.length, 1);
+    });
+
     test('a stream that ends without a finish_reason is not a success', async () => {
       for (const provider of ['openai', 'anthropic']) {
         (provider === 'openai' ? openai : anthropic).script({ kind: 'stream', noFinish: true });
