@@ -177,15 +177,14 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
 
   const handle = (route: Route): RequestHandler => (req, res) => {
     const startedAt = Date.now();
-    serve(route, req, res).catch((err: unknown) => {
+    serve(route, req, res, startedAt).catch((err: unknown) => {
       const rejected = !res.headersSent;
       sendError(res, err, settings.logger);
       if (rejected) traceRejected(route, req, res, startedAt, err);
     });
   };
 
-  async function serve(route: Route, req: Request, res: Response): Promise<void> {
-    const startedAt = Date.now(); // for the trace
+  async function serve(route: Route, req: Request, res: Response, startedAt: number): Promise<void> {
     const traceId = (headerValue(req, `${prefix}trace-id`) ?? '').trim().slice(0, 128) || randomUUID();
     res.setHeader(`${prefix}trace-id`, /^[\x21-\x7e]+$/.test(traceId) ? traceId : randomUUID());
     const raw: unknown = req.body;

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import createDebug from 'debug';
 import { InvalidUpstreamResponse } from '../errors.js';
 import type { JsonObject, ParseContext, ProviderAdapter, SseEvent, StreamState, UnifiedChunk, Usage } from '../providers/types.js';
+import { isObject } from '../providers/openai-compatible.js';
 import { timeoutReason } from '../transport/http.js';
 import { openStream, sseEvents } from '../transport/sse.js';
 import type { AttemptFailure, AttemptSuccess, PlanNode, PlanTarget, StreamHandle, StreamStep } from './plan.js';
@@ -31,10 +32,6 @@ const debug = createDebug('express-llm-fallback:engine').extend('stream');
 
 /** Once every choice has its finish_reason, how long to wait for a usage chunk still due. */
 const POST_FINISH_GRACE_MS = 1_000;
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function nonEmpty(value: unknown): boolean {
   return typeof value === 'string' ? value !== '' : Array.isArray(value) ? value.length > 0 : isObject(value);

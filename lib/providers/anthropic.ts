@@ -3,6 +3,7 @@
  * (`POST /v1/messages`), and its replies, errors and stream events are translated back.
  */
 import { ConfigError, InvalidUpstreamResponse } from '../errors.js';
+import { isObject } from './openai-compatible.js';
 import {
   defineProviderAdapter,
   type ClassifiedError,
@@ -30,10 +31,6 @@ type Block = JsonObject;
 interface AnthropicMessage {
   role: 'user' | 'assistant';
   content: string | Block[];
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function num(value: unknown): number {

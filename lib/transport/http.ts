@@ -60,7 +60,8 @@ export interface SendOptions {
 /** The abort reason used for a per-attempt or total timeout. */
 export const timeoutReason = (): Error => Object.assign(new Error('upstream timeout'), { name: 'TimeoutError' });
 
-function lowerHeaders(raw: unknown): Record<string, string> {
+/** Response headers with lower-case names and string values. */
+export function lowerHeaders(raw: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (raw && typeof raw === 'object') {
     for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {

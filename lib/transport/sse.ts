@@ -7,7 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { AxiosInstance } from 'axios';
 import { createParser } from 'eventsource-parser';
 import type { SseEvent, UpstreamRequest } from '../providers/types.js';
-import { toTransportError, type UpstreamReply } from './http.js';
+import { lowerHeaders, toTransportError, type UpstreamReply } from './http.js';
 
 /** Largest error body read from a failed streaming request. */
 const MAX_ERROR_BODY = 1024 * 1024;
@@ -18,16 +18,6 @@ const MAX_EVENT_SIZE = 8 * 1024 * 1024;
 export type OpenedStream =
   | { readonly ok: true; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: Readable }
   | { readonly ok: false; readonly reply: UpstreamReply };
-
-function lowerHeaders(raw: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (raw && typeof raw === 'object') {
-    for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-      if (value !== undefined && value !== null) out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
-    }
-  }
-  return out;
-}
 
 async function readText(body: Readable, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
