@@ -14,16 +14,20 @@ export type {
   ParseContext,
   ClassifiedError,
   SseEvent,
+  StreamEvent,
+  StreamDecoder,
+  ReplyHeaders,
   StreamState,
   Usage,
   JsonObject,
 } from './providers/types.js';
 export { defineProviderAdapter, ERROR_CLASSES } from './providers/types.js';
 export type { AttemptOutcome, AttemptContext, AttemptFailure, AttemptSuccess } from './engine/plan.js';
-export type { AttemptRecord } from './engine/run.js';
+export type { AttemptRecord, Outcome, Success, StreamSuccess, Failure, Skipped, Cancelled, StreamHandle, StreamStep } from './engine/outcome.js';
+export type { EngineEventMap, EngineEventName, RequestSummary } from './engine/events.js';
 export { openaiAdapter } from './providers/openai.js';
 export { azureOpenAIAdapter } from './providers/azure-openai.js';
-export { anthropicAdapter } from './providers/anthropic.js';
+export { anthropicAdapter } from './providers/anthropic/index.js';
 export { openAICompatibleAdapter, type OpenAICompatibleSpec } from './providers/openai-compatible.js';
 export {
   FallbackRouterError,
@@ -31,7 +35,19 @@ export {
   RequestError,
   OptionsError,
   InvalidUpstreamResponse,
+  UpstreamStreamError,
+  ERROR_CODES,
+  type ErrorCode,
   type OpenAIErrorBody,
 } from './errors.js';
-export { MemoryBreakerStore, breakerKey, type BreakerStore, type BreakerState, type BreakerConfig } from './engine/breaker.js';
-export type { StreamHandle, StreamStep } from './engine/plan.js';
+export { breakerKey } from './engine/policies/breaker.js';
+export { MemoryBreakerStore } from './stores/memory-breaker-store.js';
+export type {
+  BreakerStore,
+  BreakerState,
+  BreakerPolicy,
+  BreakerConfig,
+  BreakerSnapshot,
+  Admission,
+  AttemptResult,
+} from './stores/breaker-store.js';

@@ -5,16 +5,23 @@
 import Joi from 'joi';
 import type { Request } from 'express';
 import type { AttemptContext, AttemptOutcome } from './engine/plan.js';
-import type { AttemptRecord } from './engine/run.js';
+import type { AttemptRecord } from './engine/outcome.js';
+import type { EngineEventMap } from './engine/events.js';
 import type { FallbackInfo, Trace, TraceStore } from './trace/types.js';
-import { BREAKER_DEFAULTS, MemoryBreakerStore, type BreakerConfig, type BreakerStore } from './engine/breaker.js';
+import { BREAKER_DEFAULTS, type BreakerConfig, type BreakerStore } from './stores/breaker-store.js';
+import { MemoryBreakerStore } from './stores/memory-breaker-store.js';
 import { OptionsError } from './errors.js';
 import { validateConfig, type ConfigNode } from './config/normalise.js';
 import { NO_VALUE_MESSAGES } from './config/schema.js';
+import { parseProviderOptions } from './config/settings.js';
 import { canonicalProvider, builtinAdapters } from './providers/registry.js';
 import type { ProviderAdapter } from './providers/types.js';
 
-/** Server-side settings for one provider. Unknown keys are provider settings (camelCase or snake_case). */
+/**
+ * Server-side settings for one provider. Any other key is a setting of the provider, in camelCase
+ * or snake_case: it must be one its adapter declares in `settings` (e.g. Azure `resourceName`,
+ * Anthropic `anthropicVersion`, OpenAI `organization`), or construction throws.
+ */
 export interface ProviderOptions {
   /** The provider API key sent upstream. Never logged or returned. */
   apiKey?: string;
@@ -30,7 +37,7 @@ export interface ProviderOptions {
   apiVersion?: string;
   /** Anthropic: the `anthropic-version` header; @default '2023-06-01' */
   anthropicVersion?: string;
-  /** Other provider settings. */
+  /** Other settings the provider's adapter declares (`ProviderAdapter.settings`). */
   [setting: string]: unknown;
 }
 
@@ -119,7 +126,11 @@ export interface RouterOptions {
    * traces (none when `logs.enabled` is false: traces then only reach `hooks.onTrace`)
    */
   traceStore?: TraceStore;
-  /** Circuit breaker state storage (`get`, `set`, `keys`; sync or async), to share breakers between instances. @default in-memory */
+  /**
+   * Circuit breaker state storage: atomic `acquire` and `record` (sync or async), optional
+   * `snapshot` and `close`, to share breakers between instances. The router keeps a local mirror,
+   * so a healthy target's request never waits on the store. @default a MemoryBreakerStore
+   */
   breakerStore?: BreakerStore;
 }
 
@@ -141,6 +152,8 @@ export interface HooksOptions {
   onFallback?: (info: FallbackInfo) => unknown;
   /** Once per request, with its finished trace (after the response was sent). */
   onTrace?: (trace: Trace) => unknown;
+  /** When a target's circuit breaker changes state (closed, open, half_open), as this instance learns it. */
+  onBreakerStateChange?: (change: EngineEventMap['breaker:state']) => unknown;
 }
 
 /** Resolved provider settings (from options.providers or a virtual key). */
@@ -210,6 +223,7 @@ const optionsSchema = Joi.object({
       parseResponse: fn.required(),
       classifyError: fn.required(),
       endpoints: Joi.object().instance(Set).required(),
+      settings: Joi.object().schema('object'),
     }).unknown(true),
   ),
   shouldFallback: fn,
@@ -247,9 +261,9 @@ const optionsSchema = Joi.object({
       cooldownMs: Joi.number().integer().min(1),
     }),
   ),
-  hooks: Joi.object({ onAttempt: fn, onFallback: fn, onTrace: fn }),
+  hooks: Joi.object({ onAttempt: fn, onFallback: fn, onTrace: fn, onBreakerStateChange: fn }),
   traceStore: Joi.object({ record: fn.required(), get: fn.required(), list: fn.required() }).unknown(true),
-  breakerStore: Joi.object({ get: fn.required(), set: fn.required(), keys: fn.required() }).unknown(true),
+  breakerStore: Joi.object({ acquire: fn.required(), record: fn.required(), snapshot: fn, close: fn }).unknown(true),
 });
 
 const OPTION_EXAMPLES: Record<string, string> = {
@@ -263,21 +277,10 @@ const OPTION_EXAMPLES: Record<string, string> = {
   bodyLimit: "bodyLimit: '10mb'",
   logs: 'logs: { enabled: true, captureBodies: false, maxTraces: 1000 }',
   pricing: "pricing: { 'openai/gpt-4o': { input: 2.5, output: 10 } }",
-  hooks: 'hooks: { onAttempt: (record) => {}, onFallback: (info) => {}, onTrace: (trace) => {} }',
+  hooks: 'hooks: { onAttempt: (record) => {}, onFallback: (info) => {}, onTrace: (trace) => {}, onBreakerStateChange: (change) => {} }',
+  breakerStore: 'breakerStore: new MemoryBreakerStore() (a store with acquire(key, policy, now) and record(key, policy, result, now))',
   traceStore: 'traceStore: { record(trace) {}, get(traceId) {}, list(query) { return []; } }',
 };
-
-const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-function providerSettings(provider: string, raw: ProviderOptions): ProviderSettings {
-  const { apiKey, baseURL, headers, provider: _p, ...rest } = raw as VirtualKeyOptions;
-  const settings: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(rest)) settings[toSnake(key)] = value;
-  const out: ProviderSettings = { provider, headers: { ...(headers ?? {}) }, settings };
-  if (apiKey !== undefined) out.apiKey = apiKey;
-  if (baseURL !== undefined) out.baseURL = baseURL;
-  return out;
-}
 
 /**
  * Validates the options and derives Settings. Throws OptionsError naming the option, what was
@@ -286,6 +289,13 @@ function providerSettings(provider: string, raw: ProviderOptions): ProviderSetti
 export function parseOptions(options: RouterOptions = {}): Settings {
   if (typeof options !== 'object' || options === null) {
     throw new OptionsError('createFallbackRouter(options): options must be an object, e.g. createFallbackRouter({ providers: {...} })');
+  }
+  const store = options.breakerStore as unknown as Record<string, unknown> | undefined;
+  if (store && typeof store === 'object' && typeof store.acquire !== 'function' && typeof store.get === 'function' && typeof store.set === 'function') {
+    throw new OptionsError(
+      'createFallbackRouter: options.breakerStore has the 0.1 shape (get/set/keys), whose read-modify-write loses updates under load. ' +
+        'A BreakerStore now has atomic acquire(key, policy, now) and record(key, policy, result, now); see MemoryBreakerStore.',
+    );
   }
   const { error } = optionsSchema.validate(options, { abortEarly: true, errors: { wrap: { label: false } }, messages: NO_VALUE_MESSAGES });
   if (error) {
@@ -314,12 +324,12 @@ export function parseOptions(options: RouterOptions = {}): Settings {
   const providers = new Map<string, ProviderSettings>();
   for (const [name, raw] of Object.entries(options.providers ?? {})) {
     const canonical = knownProvider(name, `options.providers.${name}`);
-    providers.set(canonical, providerSettings(canonical, raw));
+    providers.set(canonical, parseProviderOptions(canonical, adapters.get(canonical)!, raw, `options.providers.${name}`));
   }
   const virtualKeys = new Map<string, ProviderSettings>();
   for (const [id, raw] of Object.entries(options.virtualKeys ?? {})) {
     const canonical = knownProvider(raw.provider, `options.virtualKeys.${id}.provider`);
-    virtualKeys.set(id, providerSettings(canonical, raw));
+    virtualKeys.set(id, parseProviderOptions(canonical, adapters.get(canonical)!, raw, `options.virtualKeys.${id}`));
   }
   const configs = new Map<string, ConfigNode>();
   for (const [id, raw] of Object.entries(options.configs ?? {})) {

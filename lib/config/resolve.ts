@@ -9,9 +9,10 @@ import type { Inherited, Plan, PlanNode, RetryPolicy } from '../engine/plan.js';
 import type { ProviderSettings, Settings } from '../options.js';
 import { canonicalProvider } from '../providers/registry.js';
 import type { ErrorClass, JsonObject, ResolvedTarget } from '../providers/types.js';
-import { BREAKER_DEFAULTS, type BreakerConfig } from '../engine/breaker.js';
+import { BREAKER_DEFAULTS, type BreakerConfig } from '../stores/breaker-store.js';
 import type { ConfigNode, ConfigStrategy } from './normalise.js';
-import { PROVIDER_SETTING_KEYS } from './schema.js';
+import { NODE_KEYS } from './schema.js';
+import { checkProviderSettings } from './settings.js';
 
 /** Client headers that are never forwarded upstream, whatever `forward_headers` says. */
 const NEVER_FORWARDED = new Set([
@@ -151,8 +152,8 @@ function buildNode(
         `${path}.${key}`,
       );
     }
-    for (const key of ['api_key', ...PROVIDER_SETTING_KEYS] as const) {
-      if (node[key] !== undefined) {
+    for (const [key, value] of Object.entries(node)) {
+      if (value !== undefined && (key === 'api_key' || !NODE_KEYS.has(key))) {
         throw new ConfigError(`${path}.${key} belongs on a target with a provider, not on a strategy`, `${path}.${key}`);
       }
     }
@@ -238,8 +239,15 @@ function resolveTarget(
     throw new ConfigError(`${path}.api_key is not accepted by this gateway (allowClientKeys is false)`, `${path}.api_key`, 'client_keys_not_allowed');
   }
   const apiKey = node.api_key ?? base?.apiKey;
+  // Every key that is not the config's own is a setting of the target's provider.
   const ownSettings: Record<string, unknown> = {};
-  for (const key of PROVIDER_SETTING_KEYS) if (node[key] !== undefined) ownSettings[key] = node[key];
+  for (const [key, value] of Object.entries(node)) {
+    if (value !== undefined && !NODE_KEYS.has(key)) ownSettings[key] = value;
+  }
+  const adapter = settings.adapters.get(provider)!;
+  const checked = checkProviderSettings(adapter, provider, { ...base?.settings, ...ownSettings }, path);
+  if (!checked.ok) throw new ConfigError(checked.problem.message, checked.problem.path);
+  const targetSettings = checked.value;
   if (ownSettings.resource_name !== undefined && node.api_key === undefined && !source.trusted) {
     // The host would be chosen by the client while the key is the server's: refuse.
     throw new ConfigError(
@@ -248,8 +256,6 @@ function resolveTarget(
       'host_not_allowed',
     );
   }
-  const targetSettings = { ...base?.settings, ...ownSettings };
-  const adapter = settings.adapters.get(provider)!;
   if (apiKey === undefined && adapter.requiresApiKey !== false && targetSettings.azure_ad_token === undefined) {
     throw new ConfigError(
       `${path} (provider "${provider}") has no credentials: give it an api_key, a virtual_key, or set options.providers["${provider}"].apiKey on the server`,

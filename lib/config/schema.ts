@@ -4,6 +4,7 @@
  * `strategy` + `targets` and the legacy `mode` + `options`.
  */
 import Joi from 'joi';
+import { headerSafe } from '../providers/settings.js';
 import { ERROR_CLASSES } from '../providers/types.js';
 
 /**
@@ -18,9 +19,7 @@ export const NO_VALUE_MESSAGES = {
 } as const;
 
 /** A string that may end up in an upstream header: no CR, LF or NUL (header injection). */
-export const headerSafe = Joi.string()
-  .max(8192)
-  .pattern(/^[^\r\n\0]*$/, { name: 'header-safe (no CR, LF or NUL)' });
+export { headerSafe };
 
 /** A status code, or a class of them written `"5xx"`. */
 const statusCode = Joi.alternatives().try(
@@ -53,32 +52,15 @@ const strategySchema = Joi.object({
   hedge_after_ms: millis,
 });
 
-/** Provider settings a config may carry, all sent upstream one way or another. */
-export const PROVIDER_SETTING_KEYS = [
-  'resource_name',
-  'deployment_id',
-  'api_version',
-  'azure_ad_token',
-  'anthropic_version',
-  'anthropic_beta',
-  'openai_organization',
-  'openai_project',
-] as const;
-
-const providerSettings = Object.fromEntries(
-  PROVIDER_SETTING_KEYS.map((key) => [
-    key,
-    key === 'resource_name'
-      ? Joi.string().max(128).pattern(/^[A-Za-z0-9][A-Za-z0-9-]*$/, { name: 'Azure resource name' })
-      : headerSafe.min(1),
-  ]),
-);
-
 /** An HTTP header name (RFC 9110 token). */
 const headerName = Joi.string().max(256).pattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { name: 'header name' });
 
-/** One target; recursive through `targets` / `options`. */
-export const targetSchema = Joi.object({
+/**
+ * The keys a config node may hold besides provider settings. Any other snake_case key is a
+ * setting of the target's provider, checked against its adapter's `settings` once the provider
+ * is known (resolve.ts).
+ */
+const nodeKeys = {
   provider: Joi.string().max(64).pattern(/^[A-Za-z0-9_.-]+$/, { name: 'provider name' }),
   api_key: headerSafe.min(1),
   virtual_key: Joi.string().max(256).min(1),
@@ -97,8 +79,17 @@ export const targetSchema = Joi.object({
   mode: modeSchema,
   targets: Joi.array().items(Joi.link('#target')).min(1).max(50),
   options: Joi.array().items(Joi.link('#target')).min(1).max(50),
-  ...providerSettings,
-})
+};
+
+/** The names of the config's own node keys (targets and strategies), as opposed to provider settings. */
+export const NODE_KEYS: ReadonlySet<string> = new Set(Object.keys(nodeKeys));
+
+/** A provider setting's name, after camelCase keys were renamed to snake_case. */
+export const SETTING_KEY = /^[a-z][a-z0-9_]*$/;
+
+/** One target; recursive through `targets` / `options`. */
+export const targetSchema = Joi.object(nodeKeys)
+  .pattern(SETTING_KEY, Joi.any())
   .id('target')
   .oxor('targets', 'options')
   .oxor('strategy', 'mode')

@@ -2,8 +2,9 @@
  * The Plan: a resolved config, ready to walk. Built once per distinct config (and cached), it
  * holds no per-request state.
  */
-import type { Endpoint, ErrorClass, JsonObject, ResolvedTarget, UnifiedResponse } from '../providers/types.js';
-import type { BreakerConfig } from './breaker.js';
+import type { Endpoint, ErrorClass, JsonObject, ResolvedTarget } from '../providers/types.js';
+import type { BreakerPolicy as BreakerConfig } from '../stores/breaker-store.js';
+import type { Failure, Served, StreamHandle, StreamStep } from './outcome.js';
 
 /** Retry policy of one target (SPEC §5). */
 export interface RetryPolicy {
@@ -60,58 +61,12 @@ export interface Plan {
   readonly totalTimeout?: number;
 }
 
-/** The outcome of one failed attempt (or of a node whose attempts all failed). */
-export interface AttemptFailure {
-  readonly ok: false;
-  /** Upstream status, or 408 / 502 for failures without one. */
-  readonly status: number;
-  readonly errorClass: ErrorClass;
-  readonly message: string;
-  readonly code?: string;
-  readonly type?: string;
-  readonly param?: string;
-  readonly provider: string;
-  /** Path of the target that failed. */
-  readonly path: string;
-  /** Retry-After delay the upstream asked for, in ms. */
-  readonly retryAfterMs?: number;
-}
-
-/** A served response. */
-export interface AttemptSuccess {
-  readonly ok: true;
-  readonly status: number;
-  readonly body: UnifiedResponse;
-  readonly provider: string;
-  readonly path: string;
-  readonly model?: string;
-  /** Retries made on the serving target. */
-  readonly retries: number;
-  /**
-   * Streams: the committed stream, to be pumped to the client. `body` then holds the first
-   * chunk.
-   */
-  readonly stream?: StreamHandle;
-}
-
-/** One step of a committed stream. */
-export type StreamStep =
-  | { readonly kind: 'chunk'; readonly chunk: JsonObject }
-  /** The answer is complete: send `[DONE]`. */
-  | { readonly kind: 'done' }
-  /** The answer broke and could not be continued: send an in-band error, no `[DONE]`. */
-  | { readonly kind: 'error'; readonly message: string; readonly code: 'stream_interrupted' };
-
-/** A committed upstream stream, translated to OpenAI chunks. */
-export interface StreamHandle {
-  /** Resolves with the next step; after 'done' or 'error' there are no more. */
-  next(): Promise<StreamStep>;
-  /** Stops the upstream at once (the client went away). */
-  abort(): void;
-}
-
-/** What the predicate and `options.shouldFallback` receive. */
-export type AttemptOutcome = AttemptFailure;
+/** What the predicate and `options.shouldFallback` receive: the failed attempt. */
+export type AttemptOutcome = Failure;
+/** @deprecated 0.1 names, kept for imports: a failed and a served attempt. */
+export type AttemptFailure = Failure;
+export type AttemptSuccess = Served;
+export type { StreamHandle, StreamStep };
 
 /** Context of a fallback decision. */
 export interface AttemptContext {

@@ -2,16 +2,31 @@
  * Azure OpenAI: OpenAI's wire format behind a per-resource host, a deployment path, an
  * `api-version` query parameter and an `api-key` header.
  */
+import Joi from 'joi';
 import { ConfigError } from '../errors.js';
 import { OPENAI_PATHS, joinUrl, openAICompatibleAdapter } from './openai-compatible.js';
+import { settingString } from './settings.js';
 import type { ProviderAdapter } from './types.js';
 
 /** The GA api-version used when a target names none. */
 export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
 
+/**
+ * Azure OpenAI's target settings: `resource_name` (the `{resource_name}.openai.azure.com` host:
+ * letters, digits and hyphens, at most 128), `deployment_id`, `api_version` and `azure_ad_token`
+ * (sent as `Authorization: Bearer` instead of `api-key`).
+ */
+export const azureOpenAISettings = Joi.object({
+  resource_name: Joi.string().max(128).pattern(/^[A-Za-z0-9][A-Za-z0-9-]*$/, { name: 'Azure resource name' }),
+  deployment_id: settingString,
+  api_version: settingString,
+  azure_ad_token: settingString,
+});
+
 const base = openAICompatibleAdapter({
   name: 'azure-openai',
   defaultBaseURL: '',
+  settings: azureOpenAISettings,
   authHeaders: (key) => ({ 'api-key': key }),
   settingHeaders: (settings): Record<string, string> =>
     typeof settings.azure_ad_token === 'string'

@@ -2,7 +2,8 @@
  * The base shared by providers that speak OpenAI's own wire format (OpenAI, Azure OpenAI, Groq,
  * Together, DeepSeek, Mistral, ...): they differ by URL, auth header and small quirks.
  */
-import { ConfigError, InvalidUpstreamResponse } from '../errors.js';
+import type { ObjectSchema } from 'joi';
+import { ConfigError, InvalidUpstreamResponse, UpstreamStreamError } from '../errors.js';
 import type {
   ClassifiedError,
   Endpoint,
@@ -97,7 +98,10 @@ export function classifyOpenAIError(provider: string, status: number, body: unkn
   return result;
 }
 
-/** Parses one OpenAI-format stream event: its data is already a chunk (or `[DONE]`). */
+/**
+ * Parses one OpenAI-format stream event: its data is already a chunk (or `[DONE]`). A chunk that
+ * carries an `error` object throws `UpstreamStreamError` (500, `server`, the upstream's code).
+ */
 export function parseOpenAIStreamEvent(
   event: SseEvent,
   _state: StreamState,
@@ -112,12 +116,9 @@ export function parseOpenAIStreamEvent(
   }
   if (!isObject(chunk)) throw new InvalidUpstreamResponse('stream event is not a JSON object');
   if (isObject(chunk.error)) {
-    const err = Object.assign(new Error(str(chunk.error.message) ?? 'upstream stream error'), {
-      name: 'UpstreamStreamError',
-      status: 500,
-      errorClass: 'server' as ErrorClass,
-    });
-    throw err;
+    const { message, code } = chunk.error;
+    const upstreamCode = str(code) ?? (typeof code === 'number' ? String(code) : undefined);
+    throw new UpstreamStreamError(str(message) ?? 'upstream stream error', 500, 'server', upstreamCode);
   }
   return [chunk];
 }
@@ -138,16 +139,27 @@ export interface OpenAICompatibleSpec {
   supportsPrefill?: boolean;
   /** False when the provider is reached without a key. @default true */
   requiresApiKey?: boolean;
+  /**
+   * The provider's own target settings (joi object schema over snake_case names), read by
+   * `settingHeaders`. @default none: the provider takes no settings
+   */
+  settings?: ObjectSchema;
+}
+
+/** An OpenAI-compatible adapter: its requests are built synchronously. */
+export interface OpenAICompatibleAdapter extends ProviderAdapter {
+  buildRequest(req: UnifiedRequest, target: ResolvedTarget, signal?: AbortSignal): UpstreamRequest;
 }
 
 /** Builds an adapter for a provider that speaks OpenAI's own wire format. */
-export function openAICompatibleAdapter(spec: OpenAICompatibleSpec): ProviderAdapter {
+export function openAICompatibleAdapter(spec: OpenAICompatibleSpec): OpenAICompatibleAdapter {
   const authHeaders = spec.authHeaders ?? ((key: string) => ({ authorization: `Bearer ${key}` }));
   return {
     name: spec.name,
     endpoints: new Set(spec.endpoints ?? ['chat', 'completion', 'embedding']),
     supportsPrefill: spec.supportsPrefill ?? false,
     requiresApiKey: spec.requiresApiKey ?? true,
+    ...(spec.settings ? { settings: spec.settings } : {}),
     buildRequest(req: UnifiedRequest, target: ResolvedTarget): UpstreamRequest {
       const base = target.baseURL ?? spec.defaultBaseURL;
       if (base === '') {

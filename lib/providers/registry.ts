@@ -1,5 +1,5 @@
 /** Built-in adapters by canonical name, and the spellings accepted for each name. */
-import { anthropicAdapter } from './anthropic.js';
+import { anthropicAdapter } from './anthropic/index.js';
 import { azureOpenAIAdapter } from './azure-openai.js';
 import { openAICompatibleAdapter } from './openai-compatible.js';
 import { openaiAdapter } from './openai.js';

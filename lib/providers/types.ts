@@ -5,6 +5,7 @@
  * Adapters are plain objects with no state of their own and no knowledge of Express or of the
  * HTTP client: they build a request description and parse what came back.
  */
+import type { ObjectSchema } from 'joi';
 
 /** The three OpenAI-format operations the router serves. */
 export type Endpoint = 'chat' | 'completion' | 'embedding';
@@ -79,8 +80,13 @@ export interface UpstreamRequest {
   readonly method?: 'POST' | 'GET';
   /** Request headers (the transport adds `content-type` and `accept` when missing). */
   readonly headers: Record<string, string>;
-  /** JSON body. */
+  /** JSON body (serialised by the transport unless `rawBody` is given). */
   readonly body: unknown;
+  /**
+   * The exact bytes to send, when the adapter serialised the body itself (a signed request must
+   * send the bytes it signed). Takes precedence over `body`.
+   */
+  readonly rawBody?: string | Uint8Array;
 }
 
 /** Context handed to {@link ProviderAdapter.parseResponse}. */
@@ -114,12 +120,39 @@ export interface ClassifiedError {
   readonly param?: string;
 }
 
-/** One server-sent event as parsed from an upstream stream. */
-export interface SseEvent {
+/**
+ * One event of an upstream stream: a server-sent event, or a frame of a binary event stream
+ * decoded by the adapter's {@link StreamDecoder} (its payload as text in `data`).
+ */
+export interface StreamEvent {
+  /** The event type (SSE `event:`, or a binary frame's type header). */
   readonly event?: string;
+  /** The payload as text (JSON for every provider the package knows). */
   readonly data: string;
   readonly id?: string;
 }
+
+/** The SSE flavour of {@link StreamEvent} (the name adapters v1 used). */
+export type SseEvent = StreamEvent;
+
+/**
+ * Turns an upstream stream body into events. The default is server-sent events; a provider with
+ * a binary event stream (AWS Bedrock's `application/vnd.amazon.eventstream`, a length-prefixed
+ * format) plugs its own in through {@link ProviderAdapter.streamDecoder}.
+ */
+export interface StreamDecoder {
+  /** A 2xx reply whose content-type does not match is an invalid upstream response. */
+  readonly contentType: RegExp;
+  /**
+   * Yields the events of `body` as they arrive and ends when it ends. Throw (or let the body's
+   * error through) when the stream is malformed past recovery; the attempt then fails as
+   * `stream_interrupted`.
+   */
+  decode(body: AsyncIterable<unknown>): AsyncIterable<StreamEvent>;
+}
+
+/** Response headers of an upstream reply, lower-case names. */
+export type ReplyHeaders = Readonly<Record<string, string>>;
 
 /** Mutable per-stream state an adapter may keep between events. */
 export interface StreamState {
@@ -147,19 +180,33 @@ export interface ProviderAdapter {
   /** False for providers reached without a key (a local Ollama); a target without one is then valid. @default true */
   readonly requiresApiKey?: boolean;
   /**
-   * Builds the upstream HTTP request. Throw a `ConfigError` for a target that lacks a setting the
-   * provider needs (e.g. Azure without `resource_name`).
+   * This provider's own target settings, as a joi object schema over their snake_case names
+   * (e.g. Azure `resource_name`, `deployment_id`, `api_version`). A config target, an
+   * `options.providers` entry or a virtual key may set exactly these; they reach
+   * {@link buildRequest} in `target.settings`. Absent: the provider takes no settings.
    */
-  buildRequest(req: UnifiedRequest, target: ResolvedTarget): UpstreamRequest;
+  readonly settings?: ObjectSchema;
+  /**
+   * Builds the upstream HTTP request; may return a promise (SigV4 signing, an OAuth token).
+   * `signal` aborts when the attempt is abandoned (client gone, hedge lost, timeout): pass it
+   * to any I/O. Throw a `ConfigError` for a target that lacks a setting the provider needs, a
+   * `RequestError` (400, `param` naming the field) for a message the provider cannot take.
+   */
+  buildRequest(req: UnifiedRequest, target: ResolvedTarget, signal: AbortSignal): UpstreamRequest | Promise<UpstreamRequest>;
   /**
    * Turns a 2xx upstream JSON body into an OpenAI-format body. Throw `InvalidUpstreamResponse`
    * when the body does not have the provider's shape.
    */
   parseResponse(body: unknown, ctx: ParseContext): UnifiedResponse;
+  /** How the upstream stream is framed. @default 'sse' */
+  readonly streamDecoder?: 'sse' | StreamDecoder;
   /** Turns one upstream stream event into zero or more OpenAI-format chunks. */
-  parseStreamEvent?(event: SseEvent, state: StreamState, ctx: ParseContext): UnifiedChunk[];
-  /** Classifies a non-2xx upstream reply (its parsed JSON body, or its text when not JSON). */
-  classifyError(status: number, body: unknown): ClassifiedError;
+  parseStreamEvent?(event: StreamEvent, state: StreamState, ctx: ParseContext): UnifiedChunk[];
+  /**
+   * Classifies a non-2xx upstream reply (its parsed JSON body, or its text when not JSON, and
+   * its headers).
+   */
+  classifyError(status: number, body: unknown, headers: ReplyHeaders): ClassifiedError;
 }
 
 /** Identity helper that only gives an adapter literal its type. */

@@ -5,8 +5,8 @@
  * only holds a bounded number of pending traces.
  */
 import { randomUUID } from 'node:crypto';
-import type { AttemptFailure, AttemptSuccess } from '../engine/plan.js';
-import type { AttemptRecord } from '../engine/run.js';
+import type { EngineEvents } from '../engine/events.js';
+import type { AttemptRecord, Failure, Served } from '../engine/outcome.js';
 import type { Endpoint } from '../providers/types.js';
 import { canonicalProvider } from '../providers/registry.js';
 import type { AttemptTrace, Trace, TraceStore, TraceUsage } from './types.js';
@@ -14,6 +14,8 @@ import type { AttemptTrace, Trace, TraceStore, TraceUsage } from './types.js';
 /** What the router knows of a finished request. */
 export interface TraceInput {
   readonly traceId: string;
+  /** The request's own id (generated when absent). */
+  readonly requestId?: string;
   readonly configId: string;
   readonly endpoint: Endpoint;
   readonly stream: boolean;
@@ -22,7 +24,9 @@ export interface TraceInput {
   /** Status the client received. */
   readonly status: number;
   /** Absent when the request never reached the engine (e.g. an invalid config). */
-  readonly outcome?: AttemptSuccess | AttemptFailure;
+  readonly outcome?: Served | Failure;
+  /** The target that served in the end, when not the outcome's (a recovered stream). */
+  readonly servedBy?: { readonly path: string; readonly provider: string; readonly model?: string };
   readonly attempts: readonly AttemptRecord[];
   /** The error the client received when there is no outcome (e.g. an invalid config). */
   readonly error?: { readonly message: string; readonly type?: string; readonly code: string | null };
@@ -48,6 +52,8 @@ export interface TraceRecorder {
   readonly store?: TraceStore;
   /** Records the trace in the background; never throws. */
   finish(input: TraceInput): void;
+  /** Records a trace for every `request:end` event. */
+  attach(events: EngineEvents): void;
 }
 
 /** The attempt fields the engine may add for streams. */
@@ -94,12 +100,12 @@ function toUsage(usage: AttemptRecord['usage']): TraceUsage | undefined {
   return { promptTokens, completionTokens, totalTokens: num(usage.total_tokens) || promptTokens + completionTokens };
 }
 
-/** Index of the attempt that served: the last one made on the successful outcome's path. */
-function servedIndex(attempts: readonly AttemptRecord[], outcome: TraceInput['outcome']): number {
-  if (!outcome?.ok) return -1;
+/** Index of the attempt that served: the last one made on the serving target's path. */
+function servedIndex(attempts: readonly AttemptRecord[], path: string | undefined): number {
+  if (path === undefined) return -1;
   for (let i = attempts.length - 1; i >= 0; i--) {
     const a = attempts[i]!;
-    if (a.path === outcome.path && a.skipped === undefined) return i;
+    if (a.path === path && a.skipped === undefined) return i;
   }
   return -1;
 }
@@ -125,7 +131,8 @@ function copyBody(body: unknown): unknown {
 
 /** Builds the Trace of a finished request. */
 export function buildTrace(input: TraceInput, prices: ReadonlyMap<string, { input: number; output: number }>, now = Date.now()): Trace {
-  const served = servedIndex(input.attempts, input.outcome);
+  const servedBy = input.outcome?.ok ? (input.servedBy ?? input.outcome) : undefined;
+  const served = servedIndex(input.attempts, servedBy?.path);
   const totals = { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 0 };
   const attempts: AttemptTrace[] = input.attempts.map((raw, i) => {
     const rec = raw as RecordWithStream;
@@ -160,7 +167,7 @@ export function buildTrace(input: TraceInput, prices: ReadonlyMap<string, { inpu
   totals.costUsd = roundUsd(totals.costUsd);
 
   const outcome = input.outcome;
-  const servedModel = outcome?.ok ? outcome.model ?? (served >= 0 ? input.attempts[served]!.model : undefined) : undefined;
+  const servedModel = servedBy ? servedBy.model ?? (served >= 0 ? input.attempts[served]!.model : undefined) : undefined;
   let error: Trace['error'];
   if (outcome && !outcome.ok) {
     error = { message: outcome.message, ...(outcome.type !== undefined ? { type: outcome.type } : {}), code: outcome.code ?? null, errorClass: outcome.errorClass };
@@ -177,13 +184,13 @@ export function buildTrace(input: TraceInput, prices: ReadonlyMap<string, { inpu
   }
   const trace: Trace = {
     traceId: input.traceId,
-    requestId: randomUUID(),
+    requestId: input.requestId ?? randomUUID(),
     configId: input.configId,
     endpoint: input.endpoint,
     stream: input.stream,
     startedAt: new Date(input.startedAt).toISOString(),
     status: input.status,
-    ...(outcome?.ok ? { servedPath: outcome.path, provider: outcome.provider } : {}),
+    ...(servedBy ? { servedPath: servedBy.path, provider: servedBy.provider } : {}),
     ...(servedModel !== undefined ? { model: servedModel } : {}),
     latencyMs: Math.max(0, now - input.startedAt),
     attempts,
@@ -278,6 +285,9 @@ export function createTraceRecorder(settings: TraceRecorderSettings): TraceRecor
 
   return {
     ...(store ? { store } : {}),
+    attach(events: EngineEvents): void {
+      events.on('request:end', (e) => this.finish(e));
+    },
     finish(input: TraceInput): void {
       let trace: Trace;
       try {

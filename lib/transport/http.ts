@@ -44,6 +44,8 @@ export function createHttpClient(): AxiosInstance {
     maxRedirects: 0,
     validateStatus: () => true,
     responseType: 'text',
+    // Bodies are sent as serialised (axios would parse and trim a JSON string again).
+    transformRequest: [(data: unknown) => data],
     transformResponse: [(data: unknown) => data],
     maxContentLength: MAX_UPSTREAM_BODY,
     maxBodyLength: MAX_UPSTREAM_BODY,
@@ -59,6 +61,11 @@ export interface SendOptions {
 
 /** The abort reason used for a per-attempt or total timeout. */
 export const timeoutReason = (): Error => Object.assign(new Error('upstream timeout'), { name: 'TimeoutError' });
+
+/** True for the abort reason of a timeout (see {@link timeoutReason}). */
+export function isTimeoutReason(reason: unknown): boolean {
+  return (reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+}
 
 /** Response headers with lower-case names and string values. */
 export function lowerHeaders(raw: unknown): Record<string, string> {
@@ -83,7 +90,7 @@ export async function sendJson(
       url: req.url,
       method: req.method ?? 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json', ...req.headers },
-      data: req.method === 'GET' ? undefined : JSON.stringify(req.body),
+      data: req.method === 'GET' ? undefined : requestBytes(req),
       signal: options.signal,
     });
     return {
@@ -96,11 +103,20 @@ export async function sendJson(
   }
 }
 
+/**
+ * The bytes to send: the adapter's own (a signed request: exactly those bytes, so a view into a
+ * larger buffer sends only its own), or the body as JSON.
+ */
+export function requestBytes(req: UpstreamRequest): string | Buffer {
+  const raw = req.rawBody;
+  if (raw === undefined) return JSON.stringify(req.body);
+  return typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+}
+
 /** Maps an axios / system error to a TransportError. */
 export function toTransportError(err: unknown, signal: AbortSignal): TransportError {
   if (signal.aborted) {
-    const reason = signal.reason as { name?: string } | undefined;
-    return reason?.name === 'TimeoutError'
+    return isTimeoutReason(signal.reason)
       ? new TransportError('upstream did not answer in time', 'timeout')
       : new TransportError('request aborted', 'aborted');
   }

@@ -1,13 +1,13 @@
 /**
- * Streaming upstream requests: opens a server-sent-events response through the shared axios
- * instance and yields its events, parsed by eventsource-parser.
+ * Streaming upstream requests: opens a streamed response through the shared axios instance, and
+ * the default stream decoder, server-sent events parsed by eventsource-parser.
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { AxiosInstance } from 'axios';
 import { createParser } from 'eventsource-parser';
-import type { SseEvent, UpstreamRequest } from '../providers/types.js';
-import { lowerHeaders, toTransportError, type UpstreamReply } from './http.js';
+import type { StreamDecoder, StreamEvent, UpstreamRequest } from '../providers/types.js';
+import { lowerHeaders, requestBytes, toTransportError, type UpstreamReply } from './http.js';
 
 /** Largest error body read from a failed streaming request. */
 const MAX_ERROR_BODY = 1024 * 1024;
@@ -38,14 +38,14 @@ async function readText(body: Readable, limit: number): Promise<string> {
  * Sends a streaming request. Resolves once the status and headers arrived; a non-2xx reply is
  * read whole so it can be classified. Throws TransportError when no reply came.
  */
-export async function openStream(client: AxiosInstance, req: UpstreamRequest, signal: AbortSignal): Promise<OpenedStream> {
+export async function openStream(client: AxiosInstance, req: UpstreamRequest, signal: AbortSignal, accept = 'text/event-stream'): Promise<OpenedStream> {
   let res;
   try {
     res = await client.request<Readable>({
       url: req.url,
       method: req.method ?? 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...req.headers },
-      data: JSON.stringify(req.body),
+      headers: { 'content-type': 'application/json', accept, ...req.headers },
+      data: requestBytes(req),
       signal,
       responseType: 'stream',
     });
@@ -68,8 +68,8 @@ export async function openStream(client: AxiosInstance, req: UpstreamRequest, si
  * body throws (a destroyed socket, an abort). Lines that are not SSE are ignored, as the SSE
  * standard says; an event over 8 MiB ends the stream with an error.
  */
-export async function* sseEvents(body: Readable): AsyncGenerator<SseEvent, void, undefined> {
-  const queue: SseEvent[] = [];
+export async function* sseEvents(body: AsyncIterable<unknown>): AsyncGenerator<StreamEvent, void, undefined> {
+  const queue: StreamEvent[] = [];
   let failure: Error | undefined;
   const parser = createParser({
     onEvent: (event) => {
@@ -91,3 +91,6 @@ export async function* sseEvents(body: Readable): AsyncGenerator<SseEvent, void,
   parser.reset({ consume: true });
   while (queue.length > 0) yield queue.shift()!;
 }
+
+/** The default stream decoder: server-sent events. */
+export const sseDecoder: StreamDecoder = { contentType: /event-stream/i, decode: sseEvents };

@@ -242,7 +242,7 @@ const BAD_CONFIGS: BadConfig[] = [
     name: 'unknown key on a target',
     config: TWO({ modle: 'gpt-4o' }),
     param: 'config.targets[1].modle',
-    message: 'config.targets[1].modle is not allowed',
+    message: 'config.targets[1].modle is not a setting of provider "openai"',
   },
   {
     name: 'on_status_codes [700]',

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import request from 'supertest';
-import { breakerKey } from '../../lib/engine/breaker.js';
+import { MemoryBreakerStore, breakerKey } from '../../lib/index.js';
 import type { RouterOptions } from '../../lib/index.js';
 import { createApp, quietLogger } from '../helpers/create-app.js';
 import { startFake, type Fake } from '../helpers/fake-providers.js';
@@ -250,8 +250,12 @@ describe('retries, deadlines, breaker, hedging', () => {
 
     test('a breaker store that rejects or never answers fails open: requests are served, the trouble logged', async () => {
       const logger = quietLogger();
-      const rejecting = { get: async () => { throw new Error('redis down'); }, set: async () => { throw new Error('redis down'); }, keys: async () => [] };
-      const hanging = { get: () => new Promise<undefined>(() => undefined), set: () => new Promise<void>(() => undefined), keys: async () => [] };
+      const down = async (): Promise<never> => {
+        throw new Error('redis down');
+      };
+      const never = (): Promise<never> => new Promise<never>(() => undefined);
+      const rejecting = { acquire: down, record: down, get: down, snapshot: down };
+      const hanging = { acquire: never, record: never, get: never, snapshot: never };
       for (const store of [rejecting, hanging]) {
         primary.reset();
         const app = createApp(options({ circuitBreaker: {}, breakerStore: store, logger }));
@@ -277,14 +281,24 @@ describe('retries, deadlines, breaker, hedging', () => {
       assert.equal(primary.received.length, 2);
     });
 
-    test('a shared BreakerStore is used: an open state in the store skips the target', async () => {
-      const states = new Map<string, any>();
-      const store = { get: async (k: string) => states.get(k), set: async (k: string, v: unknown) => void states.set(k, v), keys: async () => [...states.keys()] };
-      states.set(breakerKey('openai', 'gpt-4o', 'chat', primary.baseURL, 'k1'), { state: 'open', events: [], openedAt: Date.now(), cooldownMs: 60_000 });
+    test('a shared BreakerStore is used: an open state another instance wrote is learnt in the background, then skips the target', async () => {
+      // Another instance opened the breaker in the shared store (async, as Redis would be).
+      const shared = new MemoryBreakerStore();
+      const key = breakerKey('openai', 'gpt-4o', 'chat', primary.baseURL, 'k1');
+      for (let i = 0; i < 5; i++) shared.record(key, { failureThreshold: 5, minimumRequests: 5, windowMs: 60_000, cooldownMs: 60_000 }, { failed: true, probe: false }, Date.now());
+      const store = {
+        acquire: async (...a: Parameters<MemoryBreakerStore['acquire']>) => shared.acquire(...a),
+        record: async (...a: Parameters<MemoryBreakerStore['record']>) => shared.record(...a),
+        get: async (k: string) => shared.get(k),
+      };
       const app = createApp(options({ circuitBreaker: {}, breakerStore: store }));
-      const res = await send(app, chain({}, { virtual_key: 'primary' }, { virtual_key: 'third', override_params: { model: 'claude' } }));
+      const config = chain({}, { virtual_key: 'primary' }, { virtual_key: 'third', override_params: { model: 'claude' } });
+      // The first request never waits on the store; by the second, its answer is known.
+      assert.equal((await send(app, config)).status, 200);
+      const before = primary.received.length;
+      const res = await send(app, config);
       assert.equal(res.status, 200);
-      assert.equal(primary.received.length, 0);
+      assert.equal(primary.received.length, before, 'the open target was skipped');
       assert.equal(res.headers['x-portkey-provider'], 'anthropic');
     });
   });

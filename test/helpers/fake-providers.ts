@@ -51,6 +51,17 @@ export interface StreamScript {
   tool?: boolean;
   /** End the response cleanly after the pieces, with no finish_reason and no [DONE]. */
   noFinish?: boolean;
+  /**
+   * Send keep-alive events every N ms from the moment the headers are sent until the first
+   * content piece: Anthropic `event: ping`, OpenAI an SSE comment line `: keep-alive`, Azure a
+   * filter-only chunk (empty `choices`, `prompt_filter_results`).
+   */
+  keepAliveMs?: number;
+  /**
+   * The headers and the opening events (Anthropic message_start, ping, content_block_start;
+   * OpenAI/Azure the role chunk) go out at once; the first content piece only after this delay.
+   */
+  contentDelayMs?: number;
 }
 
 export interface Fake {
@@ -266,6 +277,35 @@ async function streamAnswer(
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.flushHeaders();
 
+  // Keep-alive events from the headers until the first content piece.
+  const keepAliveFrame =
+    kind === 'anthropic'
+      ? sseFrame({ type: 'ping' }, 'ping')
+      : kind === 'azure'
+        ? sseFrame({ id: '', object: '', created: 0, model: '', choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] })
+        : ': keep-alive\n\n';
+  let keepAlive: NodeJS.Timeout | undefined;
+  const stopKeepAlive = (): void => {
+    if (keepAlive) clearInterval(keepAlive);
+    keepAlive = undefined;
+  };
+  if (script.keepAliveMs) {
+    keepAlive = setInterval(() => {
+      if (closed || res.writableEnded) return stopKeepAlive();
+      res.write(keepAliveFrame);
+    }, script.keepAliveMs);
+  }
+  res.on('close', stopKeepAlive);
+  res.on('finish', stopKeepAlive);
+  /** Called just before the first content piece: waits contentDelayMs, then stops the keep-alives. */
+  let contentStarted = false;
+  const beforeContent = async (): Promise<void> => {
+    if (contentStarted) return;
+    contentStarted = true;
+    if (script.contentDelayMs) await wait(script.contentDelayMs);
+    stopKeepAlive();
+  };
+
   if (kind === 'anthropic') {
     if (script.errorFirst) {
       await send(sseFrame({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }, 'error'));
@@ -276,6 +316,7 @@ async function streamAnswer(
     await send(sseFrame({ type: 'ping' }, 'ping'));
     if (script.tool) {
       await send(sseFrame({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} } }, 'content_block_start'));
+      await beforeContent();
       for (const part of ['{"city":', '"Paris"}']) await send(sseFrame({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: part } }, 'content_block_delta'));
     } else {
       await send(sseFrame({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'));
@@ -284,6 +325,8 @@ async function streamAnswer(
       if (script.malformedAt === i) await send('event: content_block_delta\ndata: {"type":"content_block_delta",\n\n');
       if (script.cutAfter === i) return cut();
       if (script.stallAfter === i) return;
+      await beforeContent();
+      if (closed) return;
       if (!(await send(sseFrame({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: pieces[i] } }, 'content_block_delta')))) return;
     }
     if (script.cutAfter === pieces.length) return cut();
@@ -308,6 +351,7 @@ async function streamAnswer(
   if (kind === 'azure') await send(sseFrame({ id: '', object: '', created: 0, model: '', choices: [], prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] }));
   if (chat) await send(sseFrame(chunk({ delta: { role: 'assistant', content: '', refusal: null } })));
   if (script.tool) {
+    await beforeContent();
     await send(sseFrame(chunk({ delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] } })));
     await send(sseFrame(chunk({ delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":"Paris"}' } }] } })));
   }
@@ -315,6 +359,8 @@ async function streamAnswer(
     if (script.malformedAt === i) await send('data: {"choices":[{"delta":\n\n');
     if (script.cutAfter === i) return cut();
     if (script.stallAfter === i) return;
+    await beforeContent();
+    if (closed) return;
     if (!(await send(sseFrame(chunk(chat ? { delta: { content: pieces[i] } } : { text: pieces[i] }))))) return;
   }
   if (script.cutAfter === pieces.length) return cut();

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { anthropicAdapter } from '../../lib/providers/anthropic.js';
-import { ConfigError, InvalidUpstreamResponse } from '../../lib/errors.js';
+import { anthropicAdapter } from '../../lib/providers/anthropic/index.js';
+import { InvalidUpstreamResponse, RequestError, UpstreamStreamError } from '../../lib/errors.js';
+import { checkProviderSettings } from '../../lib/config/settings.js';
 import type {
   JsonObject,
   ParseContext,
@@ -15,13 +16,16 @@ function target(overrides: Partial<ResolvedTarget> = {}): ResolvedTarget {
   return { provider: 'anthropic', apiKey: 'sk-ant-test', headers: {}, settings: {}, ...overrides };
 }
 
+/** A signal that never aborts: buildRequest needs one. */
+const signal = new AbortController().signal;
+
 function chatReq(body: JsonObject): UnifiedRequest {
   return { endpoint: 'chat', body, stream: body.stream === true };
 }
 
 /** The translated Anthropic body for an OpenAI chat body. */
-function build(body: JsonObject, t: ResolvedTarget = target()): JsonObject {
-  return anthropicAdapter.buildRequest(chatReq(body), t).body as JsonObject;
+async function build(body: JsonObject, t: ResolvedTarget = target()): Promise<JsonObject> {
+  return (await anthropicAdapter.buildRequest(chatReq(body), t, signal)).body as JsonObject;
 }
 
 function ctx(body: JsonObject = { model: 'claude-x', messages: [] }): ParseContext {
@@ -29,6 +33,19 @@ function ctx(body: JsonObject = { model: 'claude-x', messages: [] }): ParseConte
 }
 
 const hi = [{ role: 'user', content: 'hi' }];
+
+/** Checks the error is the 400 `invalid_parameter` RequestError naming `param`. */
+function invalidParameter(param: string, message?: string) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof RequestError, `expected a RequestError, got ${String(err)}`);
+    assert.equal(err.status, 400);
+    assert.equal(err.code, 'invalid_parameter');
+    assert.equal(err.type, 'invalid_request_error');
+    assert.equal(err.param, param);
+    if (message !== undefined) assert.equal(err.message, message);
+    return true;
+  };
+}
 
 describe('anthropic adapter: identity', () => {
   test('name, endpoints and prefill support', () => {
@@ -41,57 +58,98 @@ describe('anthropic adapter: identity', () => {
   });
 });
 
-describe('anthropic buildRequest: URL and headers', () => {
-  test('default URL', () => {
-    const r = anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), target());
+describe('anthropic settings', () => {
+  const check = (settings: Record<string, unknown>) =>
+    checkProviderSettings(anthropicAdapter, 'anthropic', settings, 'config.targets[0]');
+
+  test('accepts anthropic_version, and anthropic_beta as a string or an array of strings', () => {
+    for (const settings of [
+      { anthropic_version: '2023-06-01' },
+      { anthropic_beta: 'prompt-caching-2024-07-31' },
+      { anthropic_beta: ['a-2024', 'b-2025'] },
+      { anthropic_version: '2023-06-01', anthropic_beta: [] },
+      {},
+    ]) {
+      assert.deepEqual(check(settings), { ok: true, value: settings }, JSON.stringify(settings));
+    }
+  });
+
+  test('refuses unknown keys, wrong types, CR/LF/NUL and over-long values, naming the path and never the value', () => {
+    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+      [{ anthropic_version: '2023-06-01', resource_name: 'acme' }, 'config.targets[0].resource_name', /is not a setting of provider "anthropic"/],
+      [{ anthropic_version: 20230601 }, 'config.targets[0].anthropic_version', /must be a string/],
+      [{ anthropic_version: '' }, 'config.targets[0].anthropic_version', /empty/],
+      [{ anthropic_version: '2023\r\nX-Evil: yes' }, 'config.targets[0].anthropic_version', /CR, LF or NUL/],
+      [{ anthropic_beta: 'beta-1\nX-Evil: yes' }, 'config.targets[0].anthropic_beta', /CR, LF or NUL/],
+      [{ anthropic_beta: ['ok-beta', 'beta\0two'] }, 'config.targets[0].anthropic_beta[1]', /CR, LF or NUL/],
+      [{ anthropic_beta: 7 }, 'config.targets[0].anthropic_beta', /string, array/],
+      [{ anthropic_beta: ['ok-beta', 7] }, 'config.targets[0].anthropic_beta[1]', /must be a string/],
+      [{ anthropic_version: 'v'.repeat(8193) }, 'config.targets[0].anthropic_version', /8192/],
+    ];
+    for (const [settings, path, rule] of cases) {
+      const result = check(settings);
+      assert.equal(result.ok, false, JSON.stringify(settings));
+      if (result.ok) continue;
+      assert.equal(result.problem.path, path);
+      assert.match(result.problem.message, rule);
+      assert.ok(!/X-Evil|beta\0two/.test(result.problem.message), 'value not echoed');
+    }
+  });
+});
+
+describe('anthropic buildRequest: URL and headers', async () => {
+  test('default URL', async () => {
+    const r = await anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), target(), signal);
     assert.equal(r.url, 'https://api.anthropic.com/v1/messages');
     assert.equal(r.method ?? 'POST', 'POST');
   });
 
-  test('baseURL replaces the default, trailing slashes stripped', () => {
-    const url = (baseURL: string) =>
-      anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), target({ baseURL })).url;
-    assert.equal(url('https://proxy.example.com/anthropic/v1'), 'https://proxy.example.com/anthropic/v1/messages');
-    assert.equal(url('https://proxy.example.com/v1/'), 'https://proxy.example.com/v1/messages');
-    assert.equal(url('https://proxy.example.com/v1///'), 'https://proxy.example.com/v1/messages');
+  test('baseURL replaces the default, trailing slashes stripped', async () => {
+    const url = async (baseURL: string) =>
+      (await anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), target({ baseURL }), signal)).url;
+    assert.equal(await url('https://proxy.example.com/anthropic/v1'), 'https://proxy.example.com/anthropic/v1/messages');
+    assert.equal(await url('https://proxy.example.com/v1/'), 'https://proxy.example.com/v1/messages');
+    assert.equal(await url('https://proxy.example.com/v1///'), 'https://proxy.example.com/v1/messages');
   });
 
-  test('x-api-key and default anthropic-version; no beta header by default', () => {
-    const { headers } = anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), target());
+  test('x-api-key and default anthropic-version; no beta header by default', async () => {
+    const { headers } = await anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), target(), signal);
     assert.deepEqual(headers, { 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01' });
   });
 
-  test('no x-api-key without an apiKey', () => {
+  test('no x-api-key without an apiKey', async () => {
     const t: ResolvedTarget = { provider: 'anthropic', headers: {}, settings: {} };
-    const { headers } = anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), t);
+    const { headers } = await anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), t, signal);
     assert.equal('x-api-key' in headers, false);
     assert.equal(headers['anthropic-version'], '2023-06-01');
   });
 
-  test('anthropic_version setting overrides the default', () => {
+  test('anthropic_version setting overrides the default', async () => {
     const t = target({ settings: { anthropic_version: '2024-01-01' } });
-    const { headers } = anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), t);
+    const { headers } = await anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), t, signal);
     assert.equal(headers['anthropic-version'], '2024-01-01');
   });
 
-  test('anthropic_beta as string and as array', () => {
-    const one = anthropicAdapter.buildRequest(
+  test('anthropic_beta as string and as array', async () => {
+    const one = await anthropicAdapter.buildRequest(
       chatReq({ model: 'm', messages: hi }),
       target({ settings: { anthropic_beta: 'prompt-caching-2024-07-31' } }),
+      signal,
     );
     assert.equal(one.headers['anthropic-beta'], 'prompt-caching-2024-07-31');
-    const many = anthropicAdapter.buildRequest(
+    const many = await anthropicAdapter.buildRequest(
       chatReq({ model: 'm', messages: hi }),
       target({ settings: { anthropic_beta: ['a-2024', 'b-2025'] } }),
+      signal,
     );
     assert.equal(many.headers['anthropic-beta'], 'a-2024,b-2025');
   });
 
-  test('target headers are merged but cannot override x-api-key (any case)', () => {
+  test('target headers are merged but cannot override x-api-key (any case)', async () => {
     const t = target({
       headers: { 'x-trace-id': 'abc', 'x-api-key': 'evil', 'X-Api-Key': 'evil2', 'anthropic-beta': 'client-beta' },
     });
-    const { headers } = anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), t);
+    const { headers } = await anthropicAdapter.buildRequest(chatReq({ model: 'm', messages: hi }), t, signal);
     assert.equal(headers['x-trace-id'], 'abc');
     assert.equal(headers['x-api-key'], 'sk-ant-test');
     assert.equal('X-Api-Key' in headers, false);
@@ -99,7 +157,7 @@ describe('anthropic buildRequest: URL and headers', () => {
     assert.equal(headers['anthropic-beta'], 'client-beta');
   });
 
-  test('does not mutate the request body', () => {
+  test('does not mutate the request body', async () => {
     const body = {
       model: 'm',
       messages: [
@@ -111,25 +169,25 @@ describe('anthropic buildRequest: URL and headers', () => {
       tools: [{ type: 'function', function: { name: 'f' } }],
     };
     const copy = structuredClone(body);
-    build(body);
+    await build(body);
     assert.deepEqual(body, copy);
   });
 });
 
-describe('anthropic buildRequest: body', () => {
-  test('model passed through, max_tokens defaults to 4096', () => {
-    const b = build({ model: 'claude-sonnet-4', messages: hi });
+describe('anthropic buildRequest: body', async () => {
+  test('model passed through, max_tokens defaults to 4096', async () => {
+    const b = await build({ model: 'claude-sonnet-4', messages: hi });
     assert.deepEqual(b, { model: 'claude-sonnet-4', max_tokens: 4096, messages: [{ role: 'user', content: 'hi' }] });
   });
 
-  test('max_tokens from max_tokens, then max_completion_tokens', () => {
-    assert.equal(build({ model: 'm', messages: hi, max_tokens: 100 }).max_tokens, 100);
-    assert.equal(build({ model: 'm', messages: hi, max_completion_tokens: 200 }).max_tokens, 200);
-    assert.equal(build({ model: 'm', messages: hi, max_tokens: 100, max_completion_tokens: 200 }).max_tokens, 100);
+  test('max_tokens from max_tokens, then max_completion_tokens', async () => {
+    assert.equal((await build({ model: 'm', messages: hi, max_tokens: 100 })).max_tokens, 100);
+    assert.equal((await build({ model: 'm', messages: hi, max_completion_tokens: 200 })).max_tokens, 200);
+    assert.equal((await build({ model: 'm', messages: hi, max_tokens: 100, max_completion_tokens: 200 })).max_tokens, 100);
   });
 
-  test('system and developer messages (anywhere) become the top-level system string', () => {
-    const b = build({
+  test('system and developer messages (anywhere) become the top-level system string', async () => {
+    const b = await build({
       model: 'm',
       messages: [
         { role: 'system', content: 'You are helpful.' },
@@ -145,12 +203,12 @@ describe('anthropic buildRequest: body', () => {
     ]);
   });
 
-  test('no system key without system messages', () => {
-    assert.equal('system' in build({ model: 'm', messages: hi }), false);
+  test('no system key without system messages', async () => {
+    assert.equal('system' in (await build({ model: 'm', messages: hi })), false);
   });
 
-  test('consecutive same-role messages are merged into block arrays', () => {
-    const b = build({
+  test('consecutive same-role messages are merged into block arrays', async () => {
+    const b = await build({
       model: 'm',
       messages: [
         { role: 'user', content: 'one' },
@@ -180,13 +238,13 @@ describe('anthropic buildRequest: body', () => {
     ]);
   });
 
-  test('text parts become text blocks', () => {
-    const b = build({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }] }] });
+  test('text parts become text blocks', async () => {
+    const b = await build({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'look' }] }] });
     assert.deepEqual(b.messages, [{ role: 'user', content: [{ type: 'text', text: 'look' }] }]);
   });
 
-  test('images: base64 data URL and http(s) URL', () => {
-    const b = build({
+  test('images: base64 data URL and http(s) URL', async () => {
+    const b = await build({
       model: 'm',
       messages: [
         {
@@ -211,19 +269,18 @@ describe('anthropic buildRequest: body', () => {
     ]);
   });
 
-  test('an image URL that is neither base64 data nor http(s) is a ConfigError', () => {
-    assert.throws(
-      () =>
-        build({
-          model: 'm',
-          messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }],
-        }),
-      (err: unknown) => err instanceof ConfigError && err.param === 'messages[0].content[0].image_url.url',
+  test('an image URL that is neither base64 data nor http(s) is a 400 invalid_parameter', async () => {
+    await assert.rejects(
+      build({
+        model: 'm',
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }],
+      }),
+      invalidParameter('messages[0].content[0].image_url.url'),
     );
   });
 
-  test('assistant tool_calls become tool_use blocks after the text', () => {
-    const b = build({
+  test('assistant tool_calls become tool_use blocks after the text', async () => {
+    const b = await build({
       model: 'm',
       messages: [
         { role: 'user', content: 'weather?' },
@@ -250,8 +307,8 @@ describe('anthropic buildRequest: body', () => {
     ]);
   });
 
-  test('assistant with null content and tool_calls has only tool_use blocks', () => {
-    const b = build({
+  test('assistant with null content and tool_calls has only tool_use blocks', async () => {
+    const b = await build({
       model: 'm',
       messages: [
         { role: 'user', content: 'q' },
@@ -268,33 +325,31 @@ describe('anthropic buildRequest: body', () => {
     });
   });
 
-  test('invalid tool-call arguments JSON is a ConfigError naming the path', () => {
-    assert.throws(
-      () =>
-        build({
-          model: 'm',
-          messages: [
-            { role: 'user', content: 'q' },
-            {
-              role: 'assistant',
-              content: null,
-              tool_calls: [
-                { id: 't0', type: 'function', function: { name: 'f', arguments: '{}' } },
-                { id: 't1', type: 'function', function: { name: 'g', arguments: '{not json' } },
-              ],
-            },
-          ],
-        }),
-      (err: unknown) =>
-        err instanceof ConfigError &&
-        err.message === 'messages[1].tool_calls[1].function.arguments is not valid JSON' &&
-        err.param === 'messages[1].tool_calls[1].function.arguments' &&
-        err.status === 400,
+  test('invalid tool-call arguments JSON is a 400 invalid_parameter naming the path', async () => {
+    await assert.rejects(
+      build({
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'q' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 't0', type: 'function', function: { name: 'f', arguments: '{}' } },
+              { id: 't1', type: 'function', function: { name: 'g', arguments: '{not json' } },
+            ],
+          },
+        ],
+      }),
+      invalidParameter(
+        'messages[1].tool_calls[1].function.arguments',
+        'messages[1].tool_calls[1].function.arguments is not valid JSON',
+      ),
     );
   });
 
-  test('tool messages become tool_result blocks; consecutive ones share one user message', () => {
-    const b = build({
+  test('tool messages become tool_result blocks; consecutive ones share one user message', async () => {
+    const b = await build({
       model: 'm',
       messages: [
         { role: 'user', content: 'q' },
@@ -323,34 +378,34 @@ describe('anthropic buildRequest: body', () => {
     });
   });
 
-  test('a tool message without tool_call_id is a ConfigError', () => {
-    assert.throws(
-      () => build({ model: 'm', messages: [{ role: 'tool', content: 'x' }] }),
-      (err: unknown) => err instanceof ConfigError && err.param === 'messages[0].tool_call_id',
+  test('a tool message without tool_call_id is a 400 invalid_parameter', async () => {
+    await assert.rejects(
+      build({ model: 'm', messages: [{ role: 'tool', content: 'x' }] }),
+      invalidParameter('messages[0].tool_call_id'),
     );
   });
 
-  test('stop as string and as array become stop_sequences', () => {
-    assert.deepEqual(build({ model: 'm', messages: hi, stop: 'END' }).stop_sequences, ['END']);
-    assert.deepEqual(build({ model: 'm', messages: hi, stop: ['a', 'b'] }).stop_sequences, ['a', 'b']);
-    assert.equal('stop_sequences' in build({ model: 'm', messages: hi }), false);
-    assert.equal('stop' in build({ model: 'm', messages: hi, stop: 'END' }), false);
+  test('stop as string and as array become stop_sequences', async () => {
+    assert.deepEqual((await build({ model: 'm', messages: hi, stop: 'END' })).stop_sequences, ['END']);
+    assert.deepEqual((await build({ model: 'm', messages: hi, stop: ['a', 'b'] })).stop_sequences, ['a', 'b']);
+    assert.equal('stop_sequences' in (await build({ model: 'm', messages: hi })), false);
+    assert.equal('stop' in (await build({ model: 'm', messages: hi, stop: 'END' })), false);
   });
 
-  test('temperature, top_p, top_k, stream passed through; user becomes metadata.user_id', () => {
-    const b = build({ model: 'm', messages: hi, temperature: 0.2, top_p: 0.9, top_k: 40, stream: true, user: 'u-1' });
+  test('temperature, top_p, top_k, stream passed through; user becomes metadata.user_id', async () => {
+    const b = await build({ model: 'm', messages: hi, temperature: 0.2, top_p: 0.9, top_k: 40, stream: true, user: 'u-1' });
     assert.equal(b.temperature, 0.2);
     assert.equal(b.top_p, 0.9);
     assert.equal(b.top_k, 40);
     assert.equal(b.stream, true);
     assert.deepEqual(b.metadata, { user_id: 'u-1' });
     assert.equal('user' in b, false);
-    const plain = build({ model: 'm', messages: hi });
+    const plain = await build({ model: 'm', messages: hi });
     for (const key of ['temperature', 'top_p', 'top_k', 'stream', 'metadata']) assert.equal(key in plain, false, key);
   });
 
-  test('OpenAI-only fields are not forwarded', () => {
-    const b = build({
+  test('OpenAI-only fields are not forwarded', async () => {
+    const b = await build({
       model: 'm',
       messages: hi,
       n: 2,
@@ -367,9 +422,9 @@ describe('anthropic buildRequest: body', () => {
     assert.deepEqual(Object.keys(b).sort(), ['max_tokens', 'messages', 'model']);
   });
 
-  test('tools become Anthropic tools with input_schema', () => {
+  test('tools become Anthropic tools with input_schema', async () => {
     const params = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
-    const b = build({
+    const b = await build({
       model: 'm',
       messages: hi,
       tools: [
@@ -384,57 +439,90 @@ describe('anthropic buildRequest: body', () => {
     assert.equal('tool_choice' in b, false);
   });
 
-  test('tool_choice variants', () => {
+  test('tool_choice variants', async () => {
     const tools = [{ type: 'function', function: { name: 'f' } }];
-    const choice = (tool_choice: unknown) => build({ model: 'm', messages: hi, tools, tool_choice }).tool_choice;
-    assert.deepEqual(choice('auto'), { type: 'auto' });
-    assert.deepEqual(choice('required'), { type: 'any' });
-    assert.deepEqual(choice('none'), { type: 'none' });
-    assert.deepEqual(choice({ type: 'function', function: { name: 'f' } }), { type: 'tool', name: 'f' });
-    assert.throws(() => choice('sometimes'), ConfigError);
+    const choice = async (tool_choice: unknown) => (await build({ model: 'm', messages: hi, tools, tool_choice })).tool_choice;
+    assert.deepEqual(await choice('auto'), { type: 'auto' });
+    assert.deepEqual(await choice('required'), { type: 'any' });
+    assert.deepEqual(await choice('none'), { type: 'none' });
+    assert.deepEqual(await choice({ type: 'function', function: { name: 'f' } }), { type: 'tool', name: 'f' });
+    await assert.rejects(choice('sometimes'), invalidParameter('tool_choice'));
   });
 
-  test('parallel_tool_calls: false sets disable_parallel_tool_use', () => {
+  test('parallel_tool_calls: false sets disable_parallel_tool_use', async () => {
     const tools = [{ type: 'function', function: { name: 'f' } }];
-    assert.deepEqual(build({ model: 'm', messages: hi, tools, parallel_tool_calls: false }).tool_choice, {
+    assert.deepEqual((await build({ model: 'm', messages: hi, tools, parallel_tool_calls: false })).tool_choice, {
       type: 'auto',
       disable_parallel_tool_use: true,
     });
     assert.deepEqual(
-      build({ model: 'm', messages: hi, tools, tool_choice: 'required', parallel_tool_calls: false }).tool_choice,
+      (await build({ model: 'm', messages: hi, tools, tool_choice: 'required', parallel_tool_calls: false })).tool_choice,
       { type: 'any', disable_parallel_tool_use: true },
     );
     assert.deepEqual(
-      build({
+      (await build({
         model: 'm',
         messages: hi,
         tools,
         tool_choice: { type: 'function', function: { name: 'f' } },
         parallel_tool_calls: false,
-      }).tool_choice,
+      })).tool_choice,
       { type: 'tool', name: 'f', disable_parallel_tool_use: true },
     );
     // true (OpenAI's default) changes nothing.
-    assert.deepEqual(build({ model: 'm', messages: hi, tools, tool_choice: 'auto', parallel_tool_calls: true }).tool_choice, {
+    assert.deepEqual((await build({ model: 'm', messages: hi, tools, tool_choice: 'auto', parallel_tool_calls: true })).tool_choice, {
       type: 'auto',
     });
-    assert.equal('parallel_tool_calls' in build({ model: 'm', messages: hi, tools, parallel_tool_calls: true }), false);
+    assert.equal('parallel_tool_calls' in (await build({ model: 'm', messages: hi, tools, parallel_tool_calls: true })), false);
   });
 
-  test('missing or non-array messages is a ConfigError on messages', () => {
-    for (const body of [{ model: 'm' }, { model: 'm', messages: 'hi' }, { model: 'm', messages: null }]) {
-      assert.throws(
-        () => build(body),
-        (err: unknown) => err instanceof ConfigError && err.param === 'messages' && /messages is required/.test(err.message),
-      );
+  test('missing or non-array messages is a 400 RequestError on messages', async () => {
+    const cases: Array<[JsonObject, string]> = [
+      [{ model: 'm' }, 'missing_parameter'],
+      [{ model: 'm', messages: null }, 'missing_parameter'],
+      [{ model: 'm', messages: 'hi' }, 'invalid_parameter'],
+    ];
+    for (const [body, code] of cases) {
+      await assert.rejects(build(body), (err: unknown) => {
+        assert.ok(err instanceof RequestError, `expected a RequestError, got ${String(err)}`);
+        assert.equal(err.status, 400);
+        assert.equal(err.code, code);
+        assert.equal(err.param, 'messages');
+        assert.match(err.message, /messages is required/);
+        return true;
+      });
     }
   });
 
-  test('an unsupported role is a ConfigError', () => {
-    assert.throws(
-      () => build({ model: 'm', messages: [{ role: 'function', name: 'f', content: 'x' }] }),
-      (err: unknown) => err instanceof ConfigError && err.param === 'messages[0].role',
+  test('an unsupported role is a 400 invalid_parameter', async () => {
+    await assert.rejects(
+      build({ model: 'm', messages: [{ role: 'function', name: 'f', content: 'x' }] }),
+      invalidParameter('messages[0].role'),
     );
+  });
+
+  test('untranslatable content parts, tools and tool calls name the exact field', async () => {
+    const user = (content: unknown) => ({ model: 'm', messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }, { role: 'user', content }] });
+    await assert.rejects(build(user([{ type: 'input_audio', input_audio: {} }])), invalidParameter('messages[2].content[0].type'));
+    await assert.rejects(build(user([{ type: 'text', text: 'ok' }, 'bare string'])), invalidParameter('messages[2].content[1]'));
+    await assert.rejects(build(user([{ type: 'image_url', image_url: {} }])), invalidParameter('messages[2].content[0].image_url.url'));
+    await assert.rejects(build(user(42)), invalidParameter('messages[2].content'));
+    await assert.rejects(
+      build({ model: 'm', messages: [{ role: 'system', content: [{ type: 'image_url', image_url: { url: 'https://x/y' } }] }, ...hi] }),
+      invalidParameter('messages[0].content[0]'),
+    );
+    await assert.rejects(build({ model: 'm', messages: ['hi'] }), invalidParameter('messages[0]'));
+    await assert.rejects(build({ model: 'm', messages: hi, tools: [{ type: 'function', function: { name: 7 } }] }), invalidParameter('tools[0].function.name'));
+    await assert.rejects(build({ model: 'm', messages: hi, tools: [{ type: 'retrieval' }] }), invalidParameter('tools[0]'));
+    await assert.rejects(build({ model: 'm', messages: hi, tools: {} }), invalidParameter('tools'));
+    const call = (fn: unknown, id: unknown = 't1') => ({
+      model: 'm',
+      messages: [...hi, { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: fn }] }],
+    });
+    await assert.rejects(build(call({ name: 'f', arguments: '[1,2]' })), invalidParameter('messages[1].tool_calls[0].function.arguments'));
+    await assert.rejects(build(call({ arguments: '{}' })), invalidParameter('messages[1].tool_calls[0].function.name'));
+    await assert.rejects(build(call({ name: 'f' }, 5)), invalidParameter('messages[1].tool_calls[0].id'));
+    await assert.rejects(build(call('f')), invalidParameter('messages[1].tool_calls[0]'));
   });
 });
 
@@ -586,7 +674,7 @@ describe('anthropic classifyError', () => {
   const err = (type: string, message = 'boom') => ({ type: 'error', error: { type, message }, request_id: 'req_1' });
 
   test('Anthropic error shape keeps message, code and type', () => {
-    assert.deepEqual(anthropicAdapter.classifyError(429, err('rate_limit_error', 'Slow down')), {
+    assert.deepEqual(anthropicAdapter.classifyError(429, err('rate_limit_error', 'Slow down'), {}), {
       errorClass: 'rate_limit',
       message: 'Slow down',
       code: 'rate_limit_error',
@@ -620,34 +708,34 @@ describe('anthropic classifyError', () => {
       [402, err('billing_error', 'no credit'), 'bad_request'],
     ];
     for (const [status, body, expected] of cases) {
-      assert.equal(anthropicAdapter.classifyError(status, body).errorClass, expected, `${status} ${JSON.stringify(body)}`);
+      assert.equal(anthropicAdapter.classifyError(status, body, {}).errorClass, expected, `${status} ${JSON.stringify(body)}`);
     }
   });
 
   test('non-Anthropic bodies: truncated text or a generic message, no code/type', () => {
-    const text = anthropicAdapter.classifyError(502, '  Bad Gateway  ');
+    const text = anthropicAdapter.classifyError(502, '  Bad Gateway  ', {});
     assert.deepEqual(text, { errorClass: 'server', message: 'Bad Gateway' });
 
-    const long = anthropicAdapter.classifyError(500, 'x'.repeat(2000));
+    const long = anthropicAdapter.classifyError(500, 'x'.repeat(2000), {});
     assert.ok(long.message.startsWith('x'.repeat(500)));
     assert.ok(long.message.length <= 501);
 
-    assert.deepEqual(anthropicAdapter.classifyError(503, ''), {
+    assert.deepEqual(anthropicAdapter.classifyError(503, '', {}), {
       errorClass: 'server',
       message: 'Anthropic returned HTTP 503',
     });
-    assert.deepEqual(anthropicAdapter.classifyError(400, { foo: 'bar' }), {
+    assert.deepEqual(anthropicAdapter.classifyError(400, { foo: 'bar' }, {}), {
       errorClass: 'bad_request',
       message: 'Anthropic returned HTTP 400',
     });
-    assert.deepEqual(anthropicAdapter.classifyError(500, null), {
+    assert.deepEqual(anthropicAdapter.classifyError(500, null, {}), {
       errorClass: 'server',
       message: 'Anthropic returned HTTP 500',
     });
   });
 
   test('a JSON error body passed as a string is still understood', () => {
-    const res = anthropicAdapter.classifyError(529, JSON.stringify(err('overloaded_error', 'Overloaded')));
+    const res = anthropicAdapter.classifyError(529, JSON.stringify(err('overloaded_error', 'Overloaded')), {});
     assert.deepEqual(res, { errorClass: 'server', message: 'Overloaded', code: 'overloaded_error', type: 'overloaded_error' });
   });
 });
@@ -798,15 +886,29 @@ describe('anthropic parseStreamEvent', () => {
           const err = e as Error & { status?: number; errorClass?: string };
           return (
             err instanceof Error &&
+            err instanceof UpstreamStreamError &&
             err.name === 'UpstreamStreamError' &&
             err.message === `msg ${type}` &&
             err.status === status &&
-            err.errorClass === errorClass
+            err.errorClass === errorClass &&
+            err.upstreamCode === type
           );
         },
         type,
       );
     }
+  });
+
+  test('an error event without a type is a 500 server UpstreamStreamError with a generic message', () => {
+    assert.throws(
+      () => parse('error', { type: 'error', error: {} }, {}),
+      (err: unknown) =>
+        err instanceof UpstreamStreamError &&
+        err.status === 500 &&
+        err.errorClass === 'server' &&
+        err.upstreamCode === undefined &&
+        err.message === 'anthropic stream error',
+    );
   });
 
   test('malformed data throws InvalidUpstreamResponse', () => {

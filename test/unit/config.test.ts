@@ -9,7 +9,10 @@ import { validateConfig } from '../../lib/config/normalise.js';
 import { buildPlan, hashConfig, type PlanSource } from '../../lib/config/resolve.js';
 import { ConfigSelector } from '../../lib/config/source.js';
 import { parseOptions, type RouterOptions, type Settings } from '../../lib/options.js';
-import { ConfigError } from '../../lib/errors.js';
+import Joi from 'joi';
+import { ConfigError, OptionsError } from '../../lib/errors.js';
+import { settingString } from '../../lib/providers/settings.js';
+import type { ProviderAdapter } from '../../lib/providers/types.js';
 import type { Plan, PlanGroup, PlanNode, PlanTarget } from '../../lib/engine/plan.js';
 
 const quiet = { warn: (): void => {}, error: (): void => {} };
@@ -522,5 +525,203 @@ describe('ConfigSelector: cache', () => {
     const err = configError(() => selector.select({ 'x-portkey-config': 'pc-missing' }, undefined));
     assert.equal(err.code, 'unknown_config');
     assert.match(err.message, /pc-missing/);
+  });
+});
+
+describe('provider settings: declared by each adapter', () => {
+  test('each built-in adapter takes its own settings from a config target, into target.settings', () => {
+    const p = plan({
+      strategy: { mode: 'fallback' },
+      targets: [
+        { provider: 'openai', organization: 'org-1', project: 'proj-1' },
+        { provider: 'openai', openaiOrganization: 'org-2', openai_project: 'proj-2' },
+        { provider: 'azure_openai', api_key: 'az', resourceName: 'acme', deployment_id: 'dep', api_version: '2024-10-21' },
+        { provider: 'azure-openai', azure_ad_token: 'eyJ.token', resource_name: 'acme', api_key: 'az' },
+        { provider: 'anthropic', anthropic_version: '2023-06-01', anthropicBeta: ['a-2024', 'b-2025'] },
+        { provider: 'anthropic', anthropic_beta: 'prompt-caching-2024-07-31' },
+      ],
+    });
+    assert.deepEqual(
+      leaves(p.root).map((leaf) => leaf.target.settings),
+      [
+        { organization: 'org-1', project: 'proj-1' },
+        { openai_organization: 'org-2', openai_project: 'proj-2' },
+        { resource_name: 'acme', deployment_id: 'dep', api_version: '2024-10-21' },
+        { azure_ad_token: 'eyJ.token', resource_name: 'acme' },
+        { anthropic_version: '2023-06-01', anthropic_beta: ['a-2024', 'b-2025'] },
+        { anthropic_beta: 'prompt-caching-2024-07-31' },
+      ],
+    );
+  });
+
+  test('a setting the provider does not declare is a 400 naming its path', () => {
+    const cases: Array<[unknown, string, string]> = [
+      [{ strategy: { mode: 'fallback' }, targets: [{ provider: 'openai', foo: 1 }] }, 'config.targets[0].foo', 'openai'],
+      [{ provider: 'openai', resourceName: 'acme', api_key: 'k' }, 'config.resource_name', 'openai'],
+      [{ provider: 'anthropic', api_version: '2024-10-21' }, 'config.api_version', 'anthropic'],
+      [{ provider: 'azure-openai', api_key: 'k', anthropic_version: '2023-06-01' }, 'config.anthropic_version', 'azure-openai'],
+      // An adapter without a settings schema takes none.
+      [{ provider: 'groq', api_key: 'k', organization: 'org-1' }, 'config.organization', 'groq'],
+    ];
+    for (const [config, path, provider] of cases) {
+      const err = configError(() => plan(config));
+      assert.equal(err.code, 'invalid_config');
+      assert.equal(err.param, path);
+      assert.equal(err.message, `${path} is not a setting of provider "${provider}"`);
+    }
+  });
+
+  test("a virtual key target's settings are checked against the key's provider", () => {
+    const settings = settingsOf({ virtualKeys: { 'ant-vk': { provider: 'anthropic', apiKey: 'ant' } } });
+    const err = configError(() => plan({ strategy: { mode: 'fallback' }, targets: [{ virtual_key: 'ant-vk', organization: 'o' }] }, settings));
+    assert.equal(err.message, 'config.targets[0].organization is not a setting of provider "anthropic"');
+    const leaf = asTarget(plan({ virtual_key: 'ant-vk', anthropic_version: '2024-01-01' }, settings).root);
+    assert.deepEqual(leaf.target.settings, { anthropic_version: '2024-01-01' });
+  });
+
+  test('a bad setting value is a 400 naming the path and the rule', () => {
+    const cases: Array<[unknown, string, string]> = [
+      [
+        { strategy: { mode: 'fallback' }, targets: [{ provider: 'azure-openai', api_key: 'k', resource_name: 'acme', api_version: 20241021 }] },
+        'config.targets[0].api_version',
+        'config.targets[0].api_version must be a string',
+      ],
+      [
+        { provider: 'azure-openai', api_key: 'k', resource_name: 'evil.example.com/x' },
+        'config.resource_name',
+        'config.resource_name must match the Azure resource name pattern',
+      ],
+      [{ provider: 'openai', organization: '' }, 'config.organization', 'config.organization is not allowed to be empty'],
+      [
+        { provider: 'anthropic', anthropic_beta: ['ok', 42] },
+        'config.anthropic_beta[1]',
+        'config.anthropic_beta[1] must be a string',
+      ],
+      [
+        { provider: 'anthropic', anthropic_version: 'v'.repeat(8193) },
+        'config.anthropic_version',
+        'config.anthropic_version length must be less than or equal to 8192 characters long',
+      ],
+    ];
+    for (const [config, path, message] of cases) {
+      const err = configError(() => plan(config));
+      assert.equal(err.code, 'invalid_config');
+      assert.equal(err.param, path);
+      assert.equal(err.message, message);
+    }
+  });
+
+  test('CR, LF or NUL in a setting is a 400 that never echoes the value', () => {
+    const selector = new ConfigSelector(baseSettings());
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ provider: 'anthropic', anthropic_version: '2023-06-01\r\nX-Injected: secret-value-1' }, 'config.anthropic_version'],
+      [{ provider: 'anthropic', anthropicBeta: ['fine', 'beta\nX-Injected: secret-value-2'] }, 'config.anthropic_beta[1]'],
+      [{ provider: 'openai', organization: 'org\0secret-value-3' }, 'config.organization'],
+      [{ provider: 'azure-openai', api_key: 'k', resource_name: 'acme', azure_ad_token: 'tok\rsecret-value-4' }, 'config.azure_ad_token'],
+    ];
+    for (const [config, path] of cases) {
+      const err = configError(() => selector.select({ 'x-portkey-config': JSON.stringify(config) }, undefined));
+      assert.equal(err.param, path);
+      assert.match(err.message, /CR, LF or NUL/);
+      assert.ok(!/secret-value|X-Injected|[\r\n\0]/.test(err.message), `no value echoed: ${JSON.stringify(err.message)}`);
+    }
+  });
+
+  test('settings on a strategy node belong on a target', () => {
+    for (const key of ['resource_name', 'anthropic_version', 'foo', 'api_key']) {
+      const err = configError(() =>
+        plan({ strategy: { mode: 'fallback' }, [key]: 'x', targets: [{ provider: 'openai' }] }),
+      );
+      assert.equal(err.param, `config.${key}`);
+      assert.equal(err.message, `config.${key} belongs on a target with a provider, not on a strategy`);
+    }
+  });
+
+  test('keys that cannot be setting names are refused by the schema', () => {
+    const err = configError(() => validateConfig({ provider: 'openai', 'x-header': 'v' }));
+    assert.equal(err.param, 'config.x-header');
+    assert.match(err.message, /is not allowed/);
+  });
+
+  test("a client's resource_name still needs its own api_key; a host config's does not", () => {
+    const settings = settingsOf({ providers: { azure_openai: { apiKey: 'server-azure-key', resourceName: 'server-res' } } });
+    const err = configError(() => plan({ provider: 'azure-openai', resource_name: 'attacker' }, settings));
+    assert.equal(err.code, 'host_not_allowed');
+    assert.equal(err.param, 'config.resource_name');
+    const own = asTarget(plan({ provider: 'azure-openai', resource_name: 'mine', api_key: 'client-key' }, settings).root);
+    assert.equal(own.target.settings.resource_name, 'mine');
+    const host = asTarget(plan({ provider: 'azure-openai', resource_name: 'other' }, settings, trusted).root);
+    assert.equal(host.target.apiKey, 'server-azure-key');
+    assert.equal(host.target.settings.resource_name, 'other');
+  });
+});
+
+describe('provider settings: a custom adapter with its own settings schema', () => {
+  const regional: ProviderAdapter = {
+    name: 'regional',
+    endpoints: new Set(['chat'] as const),
+    requiresApiKey: false,
+    settings: Joi.object({
+      region: Joi.string().valid('eu', 'us').required(),
+      project_id: settingString,
+      tier: Joi.string().valid('standard', 'gold').default('standard'),
+    }),
+    buildRequest: (req, target) => ({
+      url: `https://${String(target.settings.region)}.regional.test/v1/chat`,
+      headers: { 'x-project': String(target.settings.project_id), 'x-tier': String(target.settings.tier) },
+      body: req.body,
+    }),
+    parseResponse: (body) => body as Record<string, unknown>,
+    classifyError: () => ({ errorClass: 'server', message: 'x' }),
+  };
+  const settings = (): Settings =>
+    settingsOf({
+      adapters: { regional },
+      providers: { regional: { region: 'eu', projectId: 'p-1' } },
+      virtualKeys: { 'regional-us': { provider: 'regional', region: 'us', project_id: 'p-vk' } },
+    });
+
+  test('options.providers settings (camelCase renamed) reach target.settings, joi defaults applied', () => {
+    const leaf = asTarget(plan({ provider: 'regional' }, settings()).root);
+    assert.deepEqual(leaf.target.settings, { region: 'eu', project_id: 'p-1', tier: 'standard' });
+  });
+
+  test("a config target's settings win over options.providers, through ConfigSelector", async () => {
+    const selector = new ConfigSelector(settings());
+    const config = { strategy: { mode: 'fallback' }, targets: [{ provider: 'regional', region: 'us', tier: 'gold' }] };
+    const leaf = asTarget(leaves(selector.select({ 'x-portkey-config': JSON.stringify(config) }, undefined).plan.root)[0]);
+    assert.deepEqual(leaf.target.settings, { region: 'us', project_id: 'p-1', tier: 'gold' });
+    const upstream = await regional.buildRequest({ endpoint: 'chat', body: { model: 'm' }, stream: false }, leaf.target, new AbortController().signal);
+    assert.equal(upstream.url, 'https://us.regional.test/v1/chat');
+    assert.deepEqual(upstream.headers, { 'x-project': 'p-1', 'x-tier': 'gold' });
+  });
+
+  test("a virtual key's settings reach the target", () => {
+    const leaf = asTarget(plan({ virtual_key: 'regional-us' }, settings()).root);
+    assert.deepEqual(leaf.target.settings, { region: 'us', project_id: 'p-vk', tier: 'standard' });
+  });
+
+  test('its schema refuses unknown keys and bad values, and requires what it requires', () => {
+    const s = settings();
+    assert.equal(
+      configError(() => plan({ provider: 'regional', regoin: 'us' }, s)).message,
+      'config.regoin is not a setting of provider "regional"',
+    );
+    const bad = configError(() => plan({ strategy: { mode: 'fallback' }, targets: [{ provider: 'regional', region: 'mars' }] }, s));
+    assert.equal(bad.param, 'config.targets[0].region');
+    assert.equal(bad.message, 'config.targets[0].region must be one of [eu, us]');
+    const none = settingsOf({ adapters: { regional } });
+    const missing = configError(() => plan({ provider: 'regional' }, none));
+    assert.equal(missing.param, 'config.region');
+    assert.equal(missing.message, 'config.region is required');
+  });
+
+  test('a saved config with a setting the provider does not take fails at construction, naming the option', () => {
+    const s = settingsOf({ adapters: { regional }, configs: { main: { provider: 'regional', region: 'eu', color: 'red' } } });
+    assert.throws(
+      () => new ConfigSelector(s),
+      (err: unknown) =>
+        err instanceof OptionsError && err.message === 'createFallbackRouter: options.configs.main.color is not a setting of provider "regional"',
+    );
   });
 });

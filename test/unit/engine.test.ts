@@ -9,9 +9,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Agent } from 'node:http';
 import { matchesStatus, defaultShouldFallback } from '../../lib/engine/predicate.js';
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, BACKOFF_MIN_MS, backoffMs, isRetryable, parseRetryAfter, sleep } from '../../lib/engine/retry.js';
-import { CircuitBreakers } from '../../lib/engine/breaker.js';
-import { runPlan, type EngineDeps, type RunResult } from '../../lib/engine/run.js';
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, BACKOFF_MIN_MS, backoffMs, isRetryable, parseRetryAfter, sleep } from '../../lib/engine/policies/retry.js';
+import { CircuitBreakers } from '../../lib/engine/policies/breaker.js';
+import { EngineEvents } from '../../lib/engine/events.js';
+import type { EngineDeps } from '../../lib/engine/context.js';
+import type { Failure, Served } from '../../lib/engine/outcome.js';
+import { runPlan, type RunResult } from '../../lib/engine/run.js';
 import type { AttemptContext, AttemptFailure, RetryPolicy } from '../../lib/engine/plan.js';
 import { validateConfig } from '../../lib/config/normalise.js';
 import { buildPlan } from '../../lib/config/resolve.js';
@@ -21,7 +24,7 @@ import { InvalidUpstreamResponse } from '../../lib/errors.js';
 import type { Endpoint, ErrorClass, JsonObject, ProviderAdapter } from '../../lib/providers/types.js';
 
 function failureOf(status: number, errorClass: ErrorClass): AttemptFailure {
-  return { ok: false, status, errorClass, message: `failed with ${status}`, provider: 'openai', path: 'config.targets[0]' };
+  return { kind: 'failure', ok: false, status, errorClass, message: `failed with ${status}`, provider: 'openai', path: 'config.targets[0]' };
 }
 
 describe('predicate: matchesStatus', () => {
@@ -315,7 +318,10 @@ interface RunOptions {
 }
 
 /** Plans `config` with Settings from parseOptions (probe adapters registered) and runs it. */
-async function run(config: JsonObject, opts: RunOptions = {}): Promise<RunResult> {
+/** A run the client did not leave: its outcome is served or failed. */
+type Finished = RunResult & { readonly outcome: Served | Failure };
+
+async function run(config: JsonObject, opts: RunOptions = {}): Promise<Finished> {
   const log = opts.log ?? logger();
   const settings = parseOptions({
     adapters: { probe: probeAdapter('probe', ['chat', 'completion']), 'probe-all': probeAdapter('probe-all', ['chat', 'completion', 'embedding']) },
@@ -328,13 +334,15 @@ async function run(config: JsonObject, opts: RunOptions = {}): Promise<RunResult
     ...opts.options,
   });
   const plan = buildPlan(validateConfig(config), settings, { label: 'config', trusted: true });
+  const events = new EngineEvents(log);
   const deps: EngineDeps = {
     client,
     adapters: settings.adapters,
     ...(settings.shouldFallback ? { shouldFallback: settings.shouldFallback } : {}),
     finalError: settings.finalError,
     maxRetryAfterMs: settings.maxRetryAfterMs,
-    breakers: new CircuitBreakers(settings.breakerStore),
+    events,
+    breakers: new CircuitBreakers(settings.breakerStore, events, log),
     logger: log,
   };
   const endpoint = opts.endpoint ?? 'chat';
@@ -344,7 +352,9 @@ async function run(config: JsonObject, opts: RunOptions = {}): Promise<RunResult
       : endpoint === 'completion'
         ? { model: 'client-model', prompt: 'hi' }
         : { model: 'client-model', input: 'hi' };
-  return runPlan(plan, { endpoint, body, stream: false, signal: new AbortController().signal, headers: {} }, deps);
+  const result = await runPlan(plan, { requestId: 'r1', traceId: 't1', endpoint, body, stream: false, signal: new AbortController().signal, headers: {} }, deps);
+  assert.notEqual(result.outcome.kind, 'cancelled', 'nobody left: the run must finish');
+  return result as Finished;
 }
 
 /** A target of the `probe` provider whose upstream name is `name`. */

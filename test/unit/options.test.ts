@@ -5,7 +5,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import Joi from 'joi';
 import { createFallbackRouter, OptionsError, type RouterOptions } from '../../lib/index.js';
+import { parseOptions } from '../../lib/options.js';
 import type { ProviderAdapter } from '../../lib/providers/types.js';
 
 interface RecordingLogger {
@@ -276,5 +278,123 @@ describe('createFallbackRouter: options are not mutated', () => {
     assert.equal(options.shouldFallback, shouldFallback);
     // A second router from the same options behaves the same (nothing was consumed).
     assert.doesNotThrow(() => createFallbackRouter(options));
+  });
+});
+
+describe('parseOptions: provider settings are checked against the adapter', () => {
+  /** parseOptions must throw an OptionsError whose message is exactly `message`. */
+  function refused(options: RouterOptions, message: string): OptionsError {
+    let caught: unknown;
+    try {
+      parseOptions({ logger: quiet, ...options });
+    } catch (err) {
+      caught = err;
+    }
+    assert.ok(caught instanceof OptionsError, `expected OptionsError, got ${String(caught)}`);
+    assert.equal(caught.code, 'invalid_options');
+    assert.equal(caught.message, message);
+    return caught;
+  }
+
+  test('an unknown setting names the option as the host spelt it', () => {
+    refused(
+      { providers: { openai: { apiKey: 'k', fooBar: 1 } } },
+      'createFallbackRouter: options.providers.openai.fooBar is not a setting of provider "openai"',
+    );
+    refused(
+      { providers: { azure_openai: { apiKey: 'k', anthropicVersion: '2023-06-01' } } },
+      'createFallbackRouter: options.providers.azure_openai.anthropicVersion is not a setting of provider "azure-openai"',
+    );
+    refused(
+      { virtualKeys: { vk1: { provider: 'anthropic', apiKey: 'k', resource_name: 'acme' } } },
+      'createFallbackRouter: options.virtualKeys.vk1.resource_name is not a setting of provider "anthropic"',
+    );
+    refused(
+      { providers: { groq: { apiKey: 'k', organization: 'org-1' } } },
+      'createFallbackRouter: options.providers.groq.organization is not a setting of provider "groq" (provider "groq" takes no settings)',
+    );
+  });
+
+  test('a bad value names the option and the rule, never the value', () => {
+    refused(
+      { providers: { azure_openai: { apiKey: 'k', apiVersion: 20241021 as unknown as string } } },
+      'createFallbackRouter: options.providers.azure_openai.apiVersion must be a string',
+    );
+    refused(
+      { virtualKeys: { vk1: { provider: 'azure-openai', apiKey: 'k', resourceName: 'evil.example.com/x' } } },
+      'createFallbackRouter: options.virtualKeys.vk1.resourceName must match the Azure resource name pattern',
+    );
+    const err = refused(
+      { providers: { anthropic: { apiKey: 'k', anthropicBeta: ['ok-beta', 'beta\r\nX-Injected: secret-value'] } } },
+      'createFallbackRouter: options.providers.anthropic.anthropicBeta[1] must match the header-safe (no CR, LF or NUL) pattern',
+    );
+    assert.ok(!err.message.includes('secret-value'));
+    refused(
+      { providers: { openai: { apiKey: 'k', organization: 'o'.repeat(8193) } } },
+      'createFallbackRouter: options.providers.openai.organization length must be less than or equal to 8192 characters long',
+    );
+  });
+
+  test('the same setting spelt twice is refused', () => {
+    refused(
+      { providers: { azure_openai: { apiKey: 'k', apiVersion: '2024-10-21', api_version: '2024-06-01' } } },
+      'createFallbackRouter: options.providers.azure_openai sets both apiVersion and api_version; use one of them',
+    );
+  });
+
+  test('valid settings, camelCase or snake_case, are kept in snake_case', () => {
+    const settings = parseOptions({
+      logger: quiet,
+      providers: {
+        openai: { apiKey: 'k', organization: 'org-1', openaiProject: 'proj-1' },
+        azure_openai: { apiKey: 'k', resourceName: 'acme', deployment_id: 'dep', apiVersion: '2024-10-21', azureAdToken: 'eyJ' },
+        anthropic: { apiKey: 'k', anthropicVersion: '2023-06-01', anthropic_beta: ['a', 'b'] },
+      },
+      virtualKeys: { vk: { provider: 'anthropic', apiKey: 'k', anthropicBeta: 'c' } },
+    });
+    assert.deepEqual(settings.providers.get('openai')!.settings, { organization: 'org-1', openai_project: 'proj-1' });
+    assert.deepEqual(settings.providers.get('azure-openai')!.settings, {
+      resource_name: 'acme',
+      deployment_id: 'dep',
+      api_version: '2024-10-21',
+      azure_ad_token: 'eyJ',
+    });
+    assert.deepEqual(settings.providers.get('anthropic')!.settings, { anthropic_version: '2023-06-01', anthropic_beta: ['a', 'b'] });
+    assert.deepEqual(settings.virtualKeys.get('vk')!.settings, { anthropic_beta: 'c' });
+  });
+
+  test("a custom adapter's settings schema is used for its options.providers entry and virtual keys", () => {
+    const regional: ProviderAdapter = {
+      ...stubAdapter,
+      name: 'regional',
+      settings: Joi.object({ region: Joi.string().valid('eu', 'us').required(), project_id: Joi.string() }),
+    };
+    // A required setting may come from the config target: an entry without it is fine.
+    const ok = parseOptions({ logger: quiet, adapters: { regional }, providers: { regional: { projectId: 'p-1' } } });
+    assert.deepEqual(ok.providers.get('regional')!.settings, { project_id: 'p-1' });
+    refused(
+      { adapters: { regional }, providers: { regional: { region: 'mars' } } },
+      'createFallbackRouter: options.providers.regional.region must be one of [eu, us]',
+    );
+    refused(
+      { adapters: { regional }, virtualKeys: { r: { provider: 'regional', zone: 'a' } } },
+      'createFallbackRouter: options.virtualKeys.r.zone is not a setting of provider "regional"',
+    );
+    // stubAdapter declares no settings: it takes none.
+    refused(
+      { adapters: { mine: stubAdapter }, providers: { mine: { region: 'eu' } } },
+      'createFallbackRouter: options.providers.mine.region is not a setting of provider "mine" (provider "mine" takes no settings)',
+    );
+  });
+
+  test("an adapter's settings must be a joi object schema", () => {
+    let caught: unknown;
+    try {
+      parseOptions({ logger: quiet, adapters: { mine: { ...stubAdapter, settings: { region: 'string' } as never } } });
+    } catch (err) {
+      caught = err;
+    }
+    assert.ok(caught instanceof OptionsError);
+    assert.match(caught.message, /options\.adapters\.mine\.settings/);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AttemptRecord } from '../../lib/engine/run.js';
+import type { AttemptRecord } from '../../lib/engine/outcome.js';
 import type { AttemptFailure, AttemptSuccess } from '../../lib/engine/plan.js';
 import { MemoryTraceStore, traceMatches } from '../../lib/index.js';
 import type { Trace, TraceStore } from '../../lib/index.js';
@@ -20,10 +20,10 @@ const T0 = Date.parse('2024-05-01T12:00:00.000Z');
 const usage = (p: number, c: number) => ({ prompt_tokens: p, completion_tokens: c, total_tokens: p + c });
 
 function success(path: string, provider: string, model?: string): AttemptSuccess {
-  return { ok: true, status: 200, body: { object: 'chat.completion' }, provider, path, ...(model ? { model } : {}), retries: 0 };
+  return { kind: 'success', ok: true, status: 200, body: { object: 'chat.completion' }, provider, path, ...(model ? { model } : {}), retries: 0 };
 }
 function failure(path: string, provider: string, status: number, errorClass: AttemptFailure['errorClass'], code?: string): AttemptFailure {
-  return { ok: false, status, errorClass, message: `upstream said ${status}`, provider, path, ...(code ? { code } : {}) };
+  return { kind: 'failure', ok: false, status, errorClass, message: `upstream said ${status}`, provider, path, ...(code ? { code } : {}) };
 }
 function input(over: Partial<TraceInput>): TraceInput {
   return { traceId: 't-1', configId: 'pc-main', endpoint: 'chat', stream: false, startedAt: T0, status: 200, attempts: [], ...over };

@@ -1,6 +1,12 @@
-/** Retry decisions and backoff for one target (SPEC §5). */
-import type { AttemptFailure, RetryPolicy } from './plan.js';
-import { matchesStatus } from './predicate.js';
+/**
+ * The retry policy (SPEC §5): retries a target on retryable failures, with exponential backoff
+ * and full jitter, or the wait the upstream asked for. A wait is abandoned the moment the
+ * request is (the client left, a hedge won), and a wait that does not fit is not made.
+ */
+import { cancelled, type AttemptCall, type RunContext } from '../context.js';
+import type { Failure, Outcome } from '../outcome.js';
+import type { RetryPolicy } from '../plan.js';
+import { matchesStatus } from '../predicate.js';
 
 /** Statuses retried on the same target when a policy names none. */
 export const DEFAULT_RETRY_CODES: readonly number[] = [429, 500, 502, 503, 504];
@@ -10,9 +16,9 @@ export const BACKOFF_BASE_MS = 200;
 export const BACKOFF_CAP_MS = 8_000;
 
 /** True when the failure may be retried on the same target under `policy`. */
-export function isRetryable(failure: AttemptFailure, policy: RetryPolicy): boolean {
-  // A timeout is never retried on the same target: fail over instead.
-  if (failure.errorClass === 'timeout') return false;
+export function isRetryable(failure: Failure, policy: RetryPolicy): boolean {
+  // A timeout (an idle stream included) is never retried on the same target: fail over instead.
+  if (failure.errorClass === 'timeout' || failure.timedOut === true) return false;
   if (failure.errorClass === 'network') return true;
   // A 4xx other than 429 (and 408, a timeout) says the request itself is wrong for this target.
   if (failure.status >= 400 && failure.status < 500 && failure.status !== 429) return false;
@@ -63,4 +69,24 @@ export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Runs `next` with the target's retries. */
+export async function retryPolicy(call: AttemptCall, ctx: RunContext, next: (call: AttemptCall) => Promise<Outcome>): Promise<Outcome> {
+  const policy = call.leaf.retry;
+  let last: Failure | undefined;
+  for (;;) {
+    const outcome = await next(call);
+    // A retry the breaker refused (it opened meanwhile) leaves the failure that caused it.
+    if (outcome.kind === 'skipped' && last !== undefined) return last;
+    if (outcome.kind !== 'failure') return outcome;
+    last = outcome;
+    // A probe decides the breaker by itself: it is not retried.
+    if (call.probe || call.retry >= policy.attempts || !isRetryable(outcome, policy)) return outcome;
+    const asked = policy.useRetryAfterHeader ? outcome.retryAfterMs : undefined;
+    const wait = asked ?? backoffMs(call.retry);
+    if (wait > ctx.deps.maxRetryAfterMs || wait >= ctx.totalBy - Date.now()) return outcome;
+    if (!(await sleep(wait, ctx.signal))) return cancelled(ctx, call.leaf);
+    call.retry += 1;
+  }
 }

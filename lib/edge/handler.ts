@@ -1,0 +1,182 @@
+/**
+ * The handler of the completion endpoints: reads the request into a RunInput, hands it to the
+ * engine, writes the outcome (JSON, SSE or an OpenAI-format error), and announces the end of the
+ * request, from which the trace is built.
+ */
+import { randomUUID } from 'node:crypto';
+import createDebug from 'debug';
+import type { Request, RequestHandler, Response } from 'express';
+import type { ConfigSelector } from '../config/source.js';
+import { Cancellation, type EngineDeps } from '../engine/context.js';
+import type { RequestSummary } from '../engine/events.js';
+import { runPlan, type RunResult } from '../engine/run.js';
+import { RequestError, toOpenAIError } from '../errors.js';
+import type { Settings } from '../options.js';
+import type { Endpoint, JsonObject } from '../providers/types.js';
+import { pumpStream, type StreamEnd } from '../transport/sse-writer.js';
+import { headerValue, isPlainObject, millisHeader, streamModeHeader } from './request.js';
+import { failureBody, sendError, sendJson } from './respond.js';
+
+const debug = createDebug('express-llm-fallback:router');
+
+/** One endpoint of the table. */
+export interface Route {
+  readonly endpoint: Endpoint;
+  /** Legacy Portkey form: `{ config, params }`. */
+  readonly legacy: boolean;
+}
+
+/** What each endpoint's body must hold before any upstream is called. */
+const REQUIRED_FIELD: Readonly<Record<Endpoint, string>> = { chat: 'messages', completion: 'prompt', embedding: 'input' };
+
+const GONE = { message: 'The client disconnected before the answer was complete.', type: 'client_error', code: 'client_disconnected' } as const;
+
+/** The request's params and the config it carries in its body. */
+function readBody(route: Route, raw: unknown): { params: JsonObject; bodyConfig: unknown } {
+  if (!isPlainObject(raw)) throw new RequestError('Request body must be a JSON object.', 400, 'invalid_body');
+  let params: JsonObject;
+  let bodyConfig: unknown;
+  if (route.legacy) {
+    if (!isPlainObject(raw.params)) {
+      throw new RequestError('Request body must be {"config": ..., "params": {...}} with params an object.', 400, 'invalid_body', 'invalid_request_error', 'params');
+    }
+    const { config: inner, ...rest } = raw.params;
+    params = rest;
+    bodyConfig = raw.config ?? inner;
+  } else {
+    const { config, ...rest } = raw;
+    params = rest;
+    bodyConfig = config;
+  }
+  const field = REQUIRED_FIELD[route.endpoint];
+  if (params[field] === undefined || params[field] === null) {
+    throw new RequestError(`${field} is required.`, 400, 'missing_parameter', 'invalid_request_error', field);
+  }
+  if (route.endpoint === 'chat' && !Array.isArray(params.messages)) {
+    throw new RequestError('messages must be an array.', 400, 'invalid_parameter', 'invalid_request_error', 'messages');
+  }
+  return { params, bodyConfig };
+}
+
+export function completionHandler(route: Route, settings: Settings, selector: ConfigSelector, engine: EngineDeps): RequestHandler {
+  const prefix = settings.headerPrefix;
+  const events = engine.events;
+  const end = (summary: RequestSummary & { traceId: string; requestId: string }): void => events.emit('request:end', summary);
+
+  async function serve(req: Request, res: Response, requestId: string, traceId: string, startedAt: number): Promise<void> {
+    const { params, bodyConfig } = readBody(route, req.body);
+    // Embeddings do not stream: a stray `stream: true` there is sent on as it is, answered as JSON.
+    const stream = params.stream === true && route.endpoint !== 'embedding';
+    const streamMode = streamModeHeader(req, `${prefix}stream-mode`);
+    const requestTimeout = millisHeader(req, `${prefix}request-timeout`);
+    const totalTimeout = millisHeader(req, `${prefix}total-timeout`);
+    const selected = selector.select(req.headers, bodyConfig);
+    const configId = selected.plan.configId;
+    debug('%s %s config=%s via %s', req.method, req.path, configId, selected.source);
+    if (events.has('request:start')) events.emit('request:start', { requestId, traceId, configId, endpoint: route.endpoint, stream, startedAt });
+
+    const controller = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableEnded) controller.abort(new Cancellation('client_disconnected'));
+    };
+    res.on('close', onClose);
+    try {
+      const result = await runPlan(
+        selected.plan,
+        {
+          requestId,
+          traceId,
+          endpoint: route.endpoint,
+          body: params,
+          stream,
+          signal: controller.signal,
+          headers: req.headers,
+          ...(requestTimeout !== undefined ? { requestTimeout } : {}),
+          ...(totalTimeout !== undefined ? { totalTimeout } : {}),
+          ...(streamMode !== undefined ? { streamMode } : {}),
+        },
+        engine,
+      );
+      const { outcome, attempts } = result;
+      const base = { requestId, traceId, configId, endpoint: route.endpoint, stream, startedAt, attempts };
+      const capture = settings.logs.captureBodies ? { requestBody: params } : {};
+      if (outcome.kind === 'cancelled') {
+        // The attempts made before it may still have cost something: keep them in the trace.
+        debug('client went away; chain stopped');
+        end({ ...base, status: 499, error: GONE, ...capture });
+        return;
+      }
+      writeHeaders(res, result);
+      if (outcome.kind === 'stream') {
+        const how = await pumpStream(res, outcome.stream, controller.signal, outcome.provider);
+        end({ ...base, status: streamStatus(how), outcome, servedBy: outcome.stream.servedBy, ...streamError(how), ...capture });
+        return;
+      }
+      const body = outcome.ok ? outcome.body : failureBody(outcome);
+      sendJson(res, outcome.status, body);
+      end({ ...base, status: outcome.status, outcome, ...capture, ...(settings.logs.captureBodies ? { responseBody: body } : {}) });
+    } finally {
+      res.off('close', onClose);
+    }
+  }
+
+  /** The response headers of SPEC §7. */
+  function writeHeaders(res: Response, { outcome, attempts }: RunResult): void {
+    if (outcome.kind === 'cancelled') return;
+    let made = 0;
+    let onPath = 0;
+    for (const a of attempts) {
+      if (a.skipped !== undefined) continue;
+      made += 1;
+      if (a.path === outcome.path) onPath += 1;
+    }
+    res.setHeader(`${prefix}attempts`, String(made));
+    res.setHeader(`${prefix}last-used-option-index`, outcome.path);
+    res.setHeader(`${prefix}provider`, outcome.provider);
+    res.setHeader(`${prefix}retry-attempt-count`, String(outcome.ok ? outcome.retries : Math.max(0, onPath - 1)));
+  }
+
+  /** A request rejected before any attempt (invalid config, body field or header). */
+  function rejected(req: Request, res: Response, requestId: string, traceId: string, startedAt: number, err: unknown): void {
+    const { status, body } = toOpenAIError(err);
+    const raw: unknown = req.body;
+    const params = isPlainObject(raw) ? (route.legacy ? raw.params : raw) : undefined;
+    const capture = settings.logs.captureBodies && isPlainObject(params);
+    end({
+      requestId,
+      traceId,
+      configId: 'invalid',
+      endpoint: route.endpoint,
+      stream: isPlainObject(params) && params.stream === true,
+      startedAt,
+      status,
+      attempts: [],
+      error: { message: body.error.message, type: body.error.type, code: body.error.code },
+      ...(capture ? { requestBody: params, responseBody: body } : {}), // the recorder drops `config`
+    });
+  }
+
+  return (req, res) => {
+    const startedAt = Date.now();
+    const requestId = randomUUID();
+    const given = (headerValue(req, `${prefix}trace-id`) ?? '').trim().slice(0, 128);
+    const traceId = given !== '' && /^[\x21-\x7e]+$/.test(given) ? given : randomUUID();
+    res.setHeader(`${prefix}trace-id`, traceId);
+    serve(req, res, requestId, traceId, startedAt).catch((err: unknown) => {
+      const before = !res.headersSent;
+      sendError(res, err, settings.logger);
+      if (before) rejected(req, res, requestId, traceId, startedAt, err);
+    });
+  };
+}
+
+/** The status a trace gives a stream: a committed stream that broke or lost its client is not a success. */
+function streamStatus(how: StreamEnd): number {
+  return how.kind === 'error' ? 502 : how.kind === 'gone' ? 499 : 200;
+}
+
+function streamError(how: StreamEnd): Pick<RequestSummary, 'error'> {
+  if (how.kind === 'error') return { error: { message: how.message, type: 'server_error', code: 'stream_interrupted' } };
+  if (how.kind === 'gone') return { error: GONE };
+  return {};
+}

@@ -1,0 +1,109 @@
+/**
+ * The state of one attempt in flight, shared by the kernel's JSON and stream paths: its abort
+ * controller (tied to the request's signal and to its watchdog), and how it ends as a record in
+ * the trace and an Outcome.
+ */
+import type { UnifiedRequest, Usage } from '../providers/types.js';
+import { timeoutReason } from '../transport/http.js';
+import { cancelReasonOf, modelOf, record, type AttemptCall, type RunContext } from './context.js';
+import type { AttemptRecord, Cancelled, Failure, MutableRecord } from './outcome.js';
+import { Watchdog } from './policies/timeout.js';
+import { errorInfo } from '../errors.js';
+
+export interface Attempt {
+  readonly call: AttemptCall;
+  readonly ctx: RunContext;
+  readonly request: UnifiedRequest;
+  /** Aborted by the request's signal (client gone, hedge lost) or by the watchdog (timeout). */
+  readonly controller: AbortController;
+  readonly watchdog: Watchdog;
+  readonly startedAt: number;
+  readonly model?: string;
+  /** Notes for the trace (malformed stream events skipped, ...). */
+  readonly notes: string[];
+  /** Detaches from the request's signal and stops the watchdog; idempotent. */
+  release(): void;
+}
+
+/** Opens an attempt: announces it and arms its watchdog at `call.firstContentBy`. */
+export function openAttempt(call: AttemptCall, ctx: RunContext): Attempt {
+  const { input, deps } = ctx;
+  const model = modelOf(call.body);
+  const startedAt = Date.now();
+  if (deps.events.has('attempt:start')) {
+    deps.events.emit('attempt:start', {
+      requestId: input.requestId,
+      traceId: input.traceId,
+      path: call.leaf.path,
+      provider: call.leaf.target.provider,
+      ...(model ? { model } : {}),
+      retry: call.retry,
+      stream: input.stream,
+      timeoutMs: call.timeoutMs,
+    });
+  }
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const watchdog = new Watchdog((expiry) => controller.abort(Object.assign(timeoutReason(), { expiry })));
+  watchdog.until(call.firstContentBy);
+  let released = false;
+  return {
+    call,
+    ctx,
+    request: { endpoint: input.endpoint, body: input.stream ? { ...call.body, stream: true } : call.body, stream: input.stream },
+    controller,
+    watchdog,
+    startedAt,
+    ...(model ? { model } : {}),
+    notes: [],
+    release(): void {
+      if (released) return;
+      released = true;
+      watchdog.stop();
+      ctx.signal.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/** The record of an attempt, as far as it went. */
+export function attemptRecord(a: Attempt, fields: Partial<MutableRecord> = {}): MutableRecord {
+  const rec: MutableRecord = {
+    path: a.call.leaf.path,
+    provider: a.call.leaf.target.provider,
+    ...(a.model ? { model: a.model } : {}),
+    retry: a.call.retry,
+    startedAt: a.startedAt,
+    latencyMs: Date.now() - a.startedAt,
+    ...fields,
+  };
+  if (a.notes.length > 0) rec.notes = [...a.notes];
+  return rec;
+}
+
+/** Ends an attempt with a failure: records it, returns it. */
+export function endWithFailure(a: Attempt, f: Failure, extra: Partial<MutableRecord> = {}): Failure {
+  a.release();
+  record(a.ctx, attemptRecord(a, { status: f.status, errorClass: f.errorClass, ...(f.code ? { code: f.code } : {}), ...extra }));
+  return f;
+}
+
+/** Ends an attempt nobody waits for any more: recorded (it may have cost something), cancelled. */
+export function endCancelled(a: Attempt, extra: Partial<MutableRecord> = {}): Cancelled {
+  a.release();
+  const reason = cancelReasonOf(a.ctx.signal) ?? 'client_disconnected';
+  record(a.ctx, attemptRecord(a, { status: errorInfo(reason).status, errorClass: 'network', code: reason, ...extra }));
+  return { kind: 'cancelled', ok: false, reason, path: a.call.leaf.path };
+}
+
+/** True when the request's signal (not the watchdog) stopped the attempt. */
+export function abandoned(a: Attempt): boolean {
+  return a.ctx.signal.aborted;
+}
+
+/** Usage as a trace records it. */
+export function recordUsage(usage: Partial<Usage> | undefined): AttemptRecord['usage'] | undefined {
+  if (!usage) return undefined;
+  return { prompt_tokens: usage.prompt_tokens ?? 0, completion_tokens: usage.completion_tokens ?? 0, total_tokens: usage.total_tokens ?? 0 };
+}
+

@@ -1,0 +1,80 @@
+/**
+ * The attempt kernel: one function makes one attempt, streaming or not. It checks the abort
+ * signal before every await, builds the request through the adapter (sync or async), sends it,
+ * and reads the reply (or, for a stream, reads up to the commit point), returning an Outcome.
+ * Nothing is thrown for control flow: a timeout, a client that left and a lost hedge are
+ * outcomes.
+ */
+import type { UpstreamRequest } from '../providers/types.js';
+import { sendJson } from '../transport/http.js';
+import { abandoned, endCancelled, endWithFailure, openAttempt, recordUsage, attemptRecord, type Attempt } from './attempt.js';
+import { cancelled, record, withForwardedHeaders, type AttemptCall, type RunContext } from './context.js';
+import type { Failure, Outcome, Success } from './outcome.js';
+import { buildFailure, failureFromReply, notJsonFailure, parseFailure, transportFailure } from './reply.js';
+import { streamAttempt, type StreamOptions } from './stream/open.js';
+
+/** Makes one attempt of `call`. `stream` says what to do with a committed stream. */
+export async function attempt(call: AttemptCall, ctx: RunContext, stream: StreamOptions): Promise<Outcome> {
+  if (ctx.signal.aborted) return cancelled(ctx, call.leaf);
+  const a = openAttempt(call, ctx);
+  const upstream = await build(a);
+  if (abandoned(a)) return endCancelled(a);
+  if (a.controller.signal.aborted) return endWithFailure(a, transportFailure(call.leaf, a.controller.signal.reason, call.timeoutMs));
+  if ('kind' in upstream) return endWithFailure(a, upstream);
+  return ctx.input.stream ? streamAttempt(a, upstream, stream) : jsonAttempt(a, upstream);
+}
+
+/** The adapter's request, awaited only when the adapter is async. */
+async function build(a: Attempt): Promise<UpstreamRequest | Failure> {
+  const { leaf, adapter } = a.call;
+  try {
+    const built = adapter.buildRequest(a.request, withForwardedHeaders(leaf, a.ctx.input.headers), a.controller.signal);
+    return typeof (built as Partial<Promise<unknown>>).then === 'function' ? await built : built;
+  } catch (err) {
+    return buildFailure(leaf, err, a.ctx.deps.logger);
+  }
+}
+
+async function jsonAttempt(a: Attempt, upstream: UpstreamRequest): Promise<Outcome> {
+  const { leaf, adapter } = a.call;
+  const { deps } = a.ctx;
+  let reply;
+  try {
+    reply = await sendJson(deps.client, upstream, { signal: a.controller.signal });
+  } catch (err) {
+    if (abandoned(a)) return endCancelled(a);
+    return endWithFailure(a, transportFailure(leaf, err, a.call.timeoutMs));
+  }
+  a.release();
+  if (abandoned(a)) return endCancelled(a);
+  let json: unknown;
+  let parsed = false;
+  try {
+    json = JSON.parse(reply.text);
+    parsed = true;
+  } catch {
+    json = undefined;
+  }
+  if (reply.status < 200 || reply.status >= 300) return endWithFailure(a, failureFromReply(leaf, adapter, reply, parsed ? json : reply.text));
+  if (!parsed) return endWithFailure(a, notJsonFailure(leaf, reply.status));
+  let body;
+  try {
+    body = adapter.parseResponse(json, { request: a.request, target: leaf.target, status: reply.status });
+  } catch (err) {
+    return endWithFailure(a, parseFailure(leaf, err, deps.logger));
+  }
+  const model = typeof body.model === 'string' ? body.model : a.model;
+  const success: Success = {
+    kind: 'success',
+    ok: true,
+    status: 200,
+    body,
+    provider: leaf.target.provider,
+    path: leaf.path,
+    ...(model ? { model } : {}),
+    retries: a.call.retry,
+  };
+  const usage = recordUsage(body.usage);
+  record(a.ctx, attemptRecord(a, { ...(model ? { model } : {}), status: 200, ...(usage ? { usage } : {}) }));
+  return success;
+}

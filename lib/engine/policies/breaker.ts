@@ -1,0 +1,227 @@
+/**
+ * The circuit-breaker policy (SPEC §5), per target (provider + model + endpoint + account).
+ *
+ * CircuitBreakers keeps a local mirror of what the BreakerStore last said about each key. A
+ * request to a target the mirror knows as closed (or as open within its cooldown) is decided
+ * without touching the store; only when a cooldown is over is the store asked, atomically, who
+ * probes, and only one request of this instance asks at a time. Outcomes are recorded without
+ * being awaited. A store that throws, rejects or is slow never fails or holds a request: the
+ * breaker fails open, and the trouble is logged once a minute at most.
+ */
+import { createHash } from 'node:crypto';
+import type { ErrorClass } from '../../providers/types.js';
+import { CLOSED, type BreakerPolicy, type BreakerSnapshot, type BreakerState, type BreakerStore } from '../../stores/breaker-store.js';
+import { modelOf, record, type AttemptCall, type RunContext } from '../context.js';
+import type { EngineEvents } from '../events.js';
+import type { Outcome } from '../outcome.js';
+
+/** Failures that say something about the target's health (not about the request). */
+const COUNTED: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['rate_limit', 'server', 'timeout', 'network', 'invalid_response', 'stream_interrupted', 'auth']);
+
+/** True when a failure of this class counts against the target's breaker. */
+export function countsAgainstBreaker(errorClass: ErrorClass): boolean {
+  return COUNTED.has(errorClass);
+}
+
+/**
+ * The breaker key of a target: provider, model, endpoint, and which account and host serve it
+ * (a short hash of base URL and key, never the key itself), so two OpenAI accounts in one chain
+ * have a breaker each. Stable across instances, for a shared store.
+ */
+export function breakerKey(provider: string, model: string | undefined, endpoint: string, baseURL?: string, apiKey?: string): string {
+  const account = createHash('sha256').update(`${baseURL ?? ''}\n${apiKey ?? ''}`).digest('hex').slice(0, 10);
+  return `${provider}|${model ?? '-'}|${endpoint}|${account}`;
+}
+
+/** What the engine may do with a target now. */
+export type Decision = 'allow' | 'probe' | 'open';
+
+/** Longest wait for the store's probe decision; past it the breaker fails open. */
+export const BREAKER_STORE_TIMEOUT_MS = 250;
+/** Most records awaiting a store that has not answered; beyond, outcomes are not recorded. */
+const MAX_PENDING_RECORDS = 1000;
+/** Most keys mirrored (a key names a model, which a client may choose freely). */
+const MAX_MIRRORED = 10_000;
+
+interface Mirrored {
+  state: BreakerState;
+  /** A request of this instance is asking the store for the probe, or is the probe. */
+  probing: boolean;
+}
+
+const isThenable = <T>(value: T | Promise<T>): value is Promise<T> =>
+  value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+
+export class CircuitBreakers {
+  private readonly mirror = new Map<string, Mirrored>();
+  private lastComplaint = -Infinity;
+  private pending = 0;
+
+  constructor(
+    private readonly store: BreakerStore,
+    private readonly events: EngineEvents,
+    private readonly logger: { error: (...args: unknown[]) => void } = console,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Whether a request may go to the target now; synchronous unless a cooldown is over. */
+  admit(key: string, policy: BreakerPolicy): Decision | Promise<Decision> {
+    const m = this.mirror.get(key) ?? this.meet(key);
+    if (m.state.state === 'closed') return 'allow';
+    const now = this.now();
+    if (m.state.state === 'open' && (m.state.openedAt ?? 0) + (m.state.cooldownMs ?? policy.cooldownMs) > now) return 'open';
+    if (m.probing) return 'open';
+    m.probing = true;
+    const settle = (decision: Decision, state?: BreakerState): Decision => {
+      if (state) this.apply(key, state);
+      if (decision !== 'probe') m.probing = false;
+      return decision;
+    };
+    let answer;
+    try {
+      answer = this.store.acquire(key, policy, now);
+    } catch (err) {
+      this.complain('acquire', err);
+      return settle('allow');
+    }
+    if (!isThenable(answer)) return settle(answer.decision, answer.state);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${BREAKER_STORE_TIMEOUT_MS} ms`)), BREAKER_STORE_TIMEOUT_MS);
+    });
+    return Promise.race([answer, timeout]).then(
+      (a) => settle(a.decision, a.state),
+      (err: unknown) => {
+        this.complain('acquire', err);
+        return settle('allow');
+      },
+    ).finally(() => clearTimeout(timer));
+  }
+
+  /** Records an attempt's outcome without waiting for the store. */
+  report(key: string, policy: BreakerPolicy, failed: boolean, probe: boolean): void {
+    const m = this.mirror.get(key);
+    if (probe && m) {
+      // What the probe decided is known at once; the store's answer (newer) confirms it.
+      m.probing = false;
+      this.change(key, m, failed ? { ...m.state, state: 'open', openedAt: this.now(), cooldownMs: policy.cooldownMs } : { ...CLOSED, version: m.state.version });
+    }
+    let answer;
+    try {
+      answer = this.store.record(key, policy, { failed, probe }, this.now());
+    } catch (err) {
+      this.complain('record', err);
+      return;
+    }
+    if (!isThenable(answer)) {
+      this.apply(key, answer);
+      return;
+    }
+    if (this.pending >= MAX_PENDING_RECORDS) return;
+    this.pending += 1;
+    answer.then(
+      (state) => this.apply(key, state),
+      (err: unknown) => this.complain('record', err),
+    ).finally(() => {
+      this.pending -= 1;
+    });
+  }
+
+  /** Forgets this instance's probe (it was abandoned); the store's goes stale by itself. */
+  release(key: string): void {
+    const m = this.mirror.get(key);
+    if (m) m.probing = false;
+  }
+
+  /** When an open breaker opened (0 when unknown), for choosing the least recently opened one. */
+  openedAt(key: string): number {
+    return this.mirror.get(key)?.state.openedAt ?? 0;
+  }
+
+  /** Every known target's state, for GET /health: the store's view when it has one. */
+  async snapshot(): Promise<BreakerSnapshot[]> {
+    if (this.store.snapshot) {
+      try {
+        return await this.store.snapshot();
+      } catch (err) {
+        this.complain('snapshot', err);
+      }
+    }
+    return [...this.mirror].map(([key, m]) => ({ key, state: m.state }));
+  }
+
+  /**
+   * A key seen for the first time: mirrored as closed at once, while the store is asked in the
+   * background what other instances know of it.
+   */
+  private meet(key: string): Mirrored {
+    const m: Mirrored = { state: CLOSED, probing: false };
+    this.mirror.set(key, m);
+    if (this.mirror.size > MAX_MIRRORED) this.mirror.delete(this.mirror.keys().next().value!);
+    if (!this.store.get) return m;
+    try {
+      const answer = this.store.get(key);
+      if (!isThenable(answer)) {
+        if (answer) this.apply(key, answer);
+      } else {
+        answer.then(
+          (state) => state && this.apply(key, state),
+          (err: unknown) => this.complain('get', err),
+        );
+      }
+    } catch (err) {
+      this.complain('get', err);
+    }
+    return m;
+  }
+
+  /** Takes a state from the store when it is newer than the mirrored one. */
+  private apply(key: string, state: BreakerState): void {
+    const m = this.mirror.get(key) ?? this.meet(key);
+    if (state.version < m.state.version) return;
+    this.change(key, m, state);
+  }
+
+  private change(key: string, m: Mirrored, state: BreakerState): void {
+    const from = m.state.state;
+    m.state = state;
+    if (from !== state.state && this.events.has('breaker:state')) {
+      this.events.emit('breaker:state', { key, from, to: state.state, at: this.now() });
+    }
+  }
+
+  private complain(what: string, err: unknown): void {
+    if (this.now() - this.lastComplaint < 60_000) return;
+    this.lastComplaint = this.now();
+    this.logger.error(`express-llm-fallback: breakerStore failed (${what}); breakers fail open:`, err instanceof Error ? err.message : err);
+  }
+}
+
+/** The breaker around a target's attempts: skips an open target, admits one probe, records outcomes. */
+export async function breakerPolicy(call: AttemptCall, ctx: RunContext, next: (call: AttemptCall) => Promise<Outcome>): Promise<Outcome> {
+  const policy = call.leaf.breaker;
+  if (!policy) return next(call);
+  const { leaf } = call;
+  const breakers = ctx.deps.breakers;
+  const key = breakerKey(leaf.target.provider, modelOf(call.body), ctx.input.endpoint, leaf.target.baseURL, leaf.target.apiKey);
+  if (call.force && call.retry === 0) {
+    call.probe = true;
+  } else {
+    const admitted = breakers.admit(key, policy);
+    const decision = typeof admitted === 'string' ? admitted : await admitted;
+    if (decision === 'open') {
+      if (call.retry === 0) {
+        const model = modelOf(call.body);
+        record(ctx, { path: leaf.path, provider: leaf.target.provider, ...(model ? { model } : {}), retry: 0, startedAt: Date.now(), latencyMs: 0, skipped: 'circuit_open' });
+        ctx.openSkipped.push({ leaf, openedAt: breakers.openedAt(key) });
+      }
+      return { kind: 'skipped', ok: false, path: leaf.path };
+    }
+    call.probe = decision === 'probe';
+  }
+  const outcome = await next(call);
+  if (outcome.kind === 'failure') breakers.report(key, policy, countsAgainstBreaker(outcome.errorClass), call.probe);
+  else if (outcome.ok) breakers.report(key, policy, false, call.probe);
+  else if (call.probe) breakers.release(key); // a probe nobody waited for tells nothing
+  return outcome;
+}

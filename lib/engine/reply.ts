@@ -1,0 +1,96 @@
+/**
+ * Turning what came back from an upstream (a reply, no reply, an adapter's error) into an
+ * attempt's Failure. The one place that maps a transport or adapter error to a status, an error
+ * class and a code.
+ */
+import { FallbackRouterError, InvalidUpstreamResponse, UpstreamStreamError } from '../errors.js';
+import type { ProviderAdapter } from '../providers/types.js';
+import { TransportError, type UpstreamReply } from '../transport/http.js';
+import { failure, type Failure } from './outcome.js';
+import { parseRetryAfter } from './policies/retry.js';
+import type { PlanTarget } from './plan.js';
+
+const at = (leaf: PlanTarget): { provider: string; path: string } => ({ provider: leaf.target.provider, path: leaf.path });
+
+/** A reply that never came: unreachable, reset, too large, or out of time. */
+export function transportFailure(leaf: PlanTarget, err: unknown, timeoutMs: number): Failure {
+  const e = err instanceof TransportError ? err : new TransportError(String(err), 'network');
+  const provider = leaf.target.provider;
+  if (e.kind === 'timeout' || e.kind === 'aborted') {
+    return failure('request_timeout', 'timeout', `${provider} did not answer within ${timeoutMs} ms`, at(leaf), { timedOut: true });
+  }
+  if (e.kind === 'too_large') return failure('invalid_upstream_response', 'invalid_response', e.message, at(leaf));
+  return failure('upstream_unreachable', 'network', `${provider}: ${e.message}`, at(leaf));
+}
+
+/** A non-2xx reply (a 1xx/3xx is an invalid one); `body` is its JSON, or its text. */
+export function failureFromReply(leaf: PlanTarget, adapter: ProviderAdapter, reply: UpstreamReply, body: unknown): Failure {
+  if (reply.status < 400) {
+    return failure('invalid_upstream_response', 'invalid_response', `${leaf.target.provider} answered with unexpected status ${reply.status}`, at(leaf));
+  }
+  const classified = adapter.classifyError(reply.status, body, reply.headers);
+  const retryAfterMs = parseRetryAfter(reply.headers);
+  return {
+    kind: 'failure',
+    ok: false,
+    status: reply.status,
+    errorClass: classified.errorClass,
+    message: classified.message,
+    ...(classified.code !== undefined ? { code: classified.code } : {}),
+    ...(classified.type ? { type: classified.type } : {}),
+    ...(classified.param ? { param: classified.param } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    ...at(leaf),
+  };
+}
+
+/**
+ * An adapter could not build the request: a target missing a setting (ConfigError), or a
+ * message the provider cannot take (RequestError, naming the field). Both are the request's
+ * fault, a 400 `invalid_request_error`; anything else is the adapter's own bug.
+ */
+export function buildFailure(leaf: PlanTarget, err: unknown, logger: { error: (...args: unknown[]) => void }): Failure {
+  if (err instanceof FallbackRouterError) {
+    return {
+      kind: 'failure',
+      ok: false,
+      status: 400,
+      errorClass: 'bad_request',
+      message: err.message,
+      code: err.code,
+      type: 'invalid_request_error',
+      ...(err.param !== null ? { param: err.param } : {}),
+      ...at(leaf),
+    };
+  }
+  logger.error(`express-llm-fallback: the ${leaf.target.provider} adapter's buildRequest threw:`, err instanceof Error ? err.message : String(err));
+  return failure('internal_error', 'bad_request', `the ${leaf.target.provider} adapter could not build the request`, at(leaf), { status: 400, type: 'invalid_request_error' });
+}
+
+/** A 2xx body the adapter could not read. */
+export function parseFailure(leaf: PlanTarget, err: unknown, logger: { error: (...args: unknown[]) => void }): Failure {
+  const known = err instanceof InvalidUpstreamResponse;
+  if (!known) logger.error('express-llm-fallback: adapter parseResponse threw:', err instanceof Error ? err.message : String(err));
+  const message = known ? (err as Error).message : `${leaf.target.provider} answered with an unexpected body`;
+  return failure('invalid_upstream_response', 'invalid_response', message, at(leaf));
+}
+
+/** A body that is not JSON where JSON was due. */
+export function notJsonFailure(leaf: PlanTarget, status: number): Failure {
+  return failure('invalid_upstream_response', 'invalid_response', `${leaf.target.provider} answered ${status} with a body that is not JSON`, at(leaf));
+}
+
+/**
+ * What broke a stream before its commit point: a timeout (the first content did not come in
+ * time), an error event from the provider, or a cut.
+ */
+export function streamFailure(leaf: PlanTarget, err: unknown, timeoutMs: number): Failure {
+  const provider = leaf.target.provider;
+  if ((err as { name?: unknown } | undefined)?.name === 'TimeoutError') {
+    return failure('request_timeout', 'timeout', `${provider} sent no content within ${timeoutMs} ms`, at(leaf), { timedOut: true });
+  }
+  if (err instanceof UpstreamStreamError) {
+    return failure('upstream_stream_error', err.errorClass, err.message, at(leaf), { status: err.status, ...(err.upstreamCode ? { code: err.upstreamCode } : {}) });
+  }
+  return failure('stream_interrupted', 'stream_interrupted', `${provider} stream broke: ${err instanceof Error ? err.message : String(err)}`, at(leaf));
+}

@@ -1,0 +1,282 @@
+/**
+ * Anthropic request translation: an OpenAI-format chat body becomes a Messages API body
+ * (`POST /v1/messages`), with Anthropic's headers.
+ *
+ * Anything the Messages API cannot take (an unknown content part, a malformed tool call, an
+ * unsupported role) is a `RequestError` 400 `invalid_parameter` whose `param` names the field.
+ */
+import { RequestError } from '../../errors.js';
+import { isObject } from '../openai-compatible.js';
+import type { JsonObject, ResolvedTarget, UnifiedRequest, UpstreamRequest } from '../types.js';
+
+const DEFAULT_BASE_URL = 'https://api.anthropic.com/v1';
+/** The `anthropic-version` header sent when a target sets no `anthropic_version`. */
+export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
+/** Anthropic requires `max_tokens`; used when the client sent neither OpenAI spelling. */
+const DEFAULT_MAX_TOKENS = 4096;
+
+type Block = JsonObject;
+
+interface AnthropicMessage {
+  role: 'user' | 'assistant';
+  content: string | Block[];
+}
+
+/** A message the adapter cannot translate: 400 `invalid_parameter` naming the field. */
+function invalid(message: string, param: string): RequestError {
+  return new RequestError(message, 400, 'invalid_parameter', 'invalid_request_error', param);
+}
+
+/** Text of a system/developer message: a string, or the text parts of an array joined by "\n". */
+function systemText(content: unknown, param: string): string {
+  if (typeof content === 'string') return content;
+  if (content === null || content === undefined) return '';
+  if (!Array.isArray(content)) throw invalid(`${param} must be a string or an array`, param);
+  const texts: string[] = [];
+  content.forEach((part, k) => {
+    if (!isObject(part) || part.type !== 'text' || typeof part.text !== 'string') {
+      throw invalid(`${param}[${k}] must be a text part`, `${param}[${k}]`);
+    }
+    texts.push(part.text);
+  });
+  return texts.join('\n');
+}
+
+/** An OpenAI `image_url` part as an Anthropic image block (base64 data URL or http(s) URL). */
+function imageBlock(part: JsonObject, param: string): Block {
+  const image = part.image_url;
+  const url = typeof image === 'string' ? image : isObject(image) ? image.url : undefined;
+  if (typeof url !== 'string') {
+    throw invalid(`${param}.image_url.url must be a string`, `${param}.image_url.url`);
+  }
+  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  if (data) {
+    return { type: 'image', source: { type: 'base64', media_type: data[1], data: data[2] } };
+  }
+  if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
+  throw invalid(`${param}.image_url.url must be a base64 data URL or an http(s) URL`, `${param}.image_url.url`);
+}
+
+/** OpenAI message content (string, array of parts or null) as Anthropic content blocks. */
+function contentBlocks(content: unknown, param: string): Block[] {
+  if (content === null || content === undefined) return [];
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
+  if (!Array.isArray(content)) throw invalid(`${param} must be a string, an array or null`, param);
+  const blocks: Block[] = [];
+  content.forEach((part, k) => {
+    const partParam = `${param}[${k}]`;
+    if (!isObject(part)) throw invalid(`${partParam} must be an object`, partParam);
+    if (part.type === 'text' && typeof part.text === 'string') {
+      if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+    } else if (part.type === 'image_url') {
+      blocks.push(imageBlock(part, partParam));
+    } else if (part.type === 'refusal' && typeof part.refusal === 'string') {
+      // An earlier assistant refusal, replayed by the client: keep it as text.
+      if (part.refusal !== '') blocks.push({ type: 'text', text: part.refusal });
+    } else {
+      throw invalid(`${partParam}.type ${JSON.stringify(part.type)} is not supported by anthropic`, `${partParam}.type`);
+    }
+  });
+  return blocks;
+}
+
+/** The `input` of a tool call: its `arguments` JSON text (or object) as an object. */
+function toolInput(args: unknown, param: string): JsonObject {
+  let input: unknown;
+  if (args === undefined || args === null || args === '') {
+    input = {};
+  } else if (typeof args === 'string') {
+    try {
+      input = JSON.parse(args);
+    } catch {
+      throw invalid(`${param} is not valid JSON`, param);
+    }
+  } else {
+    input = args;
+  }
+  if (!isObject(input)) throw invalid(`${param} is not a JSON object`, param);
+  return input;
+}
+
+/** Assistant `tool_calls` as Anthropic `tool_use` blocks. */
+function toolUseBlocks(toolCalls: unknown, i: number): Block[] {
+  if (toolCalls === null || toolCalls === undefined) return [];
+  const param = `messages[${i}].tool_calls`;
+  if (!Array.isArray(toolCalls)) throw invalid(`${param} must be an array`, param);
+  return toolCalls.map((call, j) => {
+    const callParam = `${param}[${j}]`;
+    if (!isObject(call) || !isObject(call.function)) {
+      throw invalid(`${callParam} must be an object with a function`, callParam);
+    }
+    if (typeof call.id !== 'string') throw invalid(`${callParam}.id must be a string`, `${callParam}.id`);
+    const fn = call.function;
+    if (typeof fn.name !== 'string') {
+      throw invalid(`${callParam}.function.name must be a string`, `${callParam}.function.name`);
+    }
+    const input = toolInput(fn.arguments, `${callParam}.function.arguments`);
+    return { type: 'tool_use', id: call.id, name: fn.name, input };
+  });
+}
+
+/** A `tool` role message as an Anthropic `tool_result` block. */
+function toolResultBlock(msg: JsonObject, i: number): Block {
+  const param = `messages[${i}]`;
+  if (typeof msg.tool_call_id !== 'string' || msg.tool_call_id === '') {
+    throw invalid(`${param}.tool_call_id is required`, `${param}.tool_call_id`);
+  }
+  const block: Block = { type: 'tool_result', tool_use_id: msg.tool_call_id };
+  if (typeof msg.content === 'string') block.content = msg.content;
+  else if (msg.content !== null && msg.content !== undefined) {
+    block.content = contentBlocks(msg.content, `${param}.content`);
+  }
+  return block;
+}
+
+/** Translates OpenAI `messages` into Anthropic `system` and alternating `messages`. */
+function translateMessages(messages: unknown[]): { system?: string; messages: AnthropicMessage[] } {
+  const systemParts: string[] = [];
+  let hasSystem = false;
+  const out: AnthropicMessage[] = [];
+
+  const push = (role: AnthropicMessage['role'], content: string | Block[]): void => {
+    const last = out[out.length - 1];
+    if (last && last.role === role) {
+      // Anthropic requires user/assistant alternation: merge consecutive same-role messages.
+      const asBlocks = (c: string | Block[]): Block[] =>
+        typeof c === 'string' ? (c === '' ? [] : [{ type: 'text', text: c }]) : c;
+      last.content = [...asBlocks(last.content), ...asBlocks(content)];
+      return;
+    }
+    if (Array.isArray(content) && content.length === 0) return;
+    out.push({ role, content });
+  };
+
+  messages.forEach((msg, i) => {
+    const param = `messages[${i}]`;
+    if (!isObject(msg)) throw invalid(`${param} must be an object`, param);
+    switch (msg.role) {
+      case 'system':
+      case 'developer':
+        hasSystem = true;
+        systemParts.push(systemText(msg.content, `${param}.content`));
+        break;
+      case 'user':
+        push('user', typeof msg.content === 'string' ? msg.content : contentBlocks(msg.content, `${param}.content`));
+        break;
+      case 'assistant': {
+        const toolUses = toolUseBlocks(msg.tool_calls, i);
+        if (toolUses.length === 0 && typeof msg.content === 'string') {
+          push('assistant', msg.content);
+        } else {
+          push('assistant', [...contentBlocks(msg.content, `${param}.content`), ...toolUses]);
+        }
+        break;
+      }
+      case 'tool':
+        push('user', [toolResultBlock(msg, i)]);
+        break;
+      default:
+        throw invalid(`${param}.role ${JSON.stringify(msg.role)} is not supported by anthropic`, `${param}.role`);
+    }
+  });
+
+  const system = systemParts.join('\n');
+  return hasSystem && system !== '' ? { system, messages: out } : { messages: out };
+}
+
+/** OpenAI `tools` as Anthropic tools. */
+function translateTools(tools: unknown): Block[] {
+  if (!Array.isArray(tools)) throw invalid('tools must be an array', 'tools');
+  return tools.map((tool, i) => {
+    const param = `tools[${i}]`;
+    if (!isObject(tool) || tool.type !== 'function' || !isObject(tool.function)) {
+      throw invalid(`${param} must be a function tool`, param);
+    }
+    const fn = tool.function;
+    if (typeof fn.name !== 'string') {
+      throw invalid(`${param}.function.name must be a string`, `${param}.function.name`);
+    }
+    const out: Block = { name: fn.name };
+    if (typeof fn.description === 'string') out.description = fn.description;
+    out.input_schema = isObject(fn.parameters) ? fn.parameters : { type: 'object', properties: {} };
+    return out;
+  });
+}
+
+/** OpenAI `tool_choice` as Anthropic `tool_choice`. */
+function translateToolChoice(choice: unknown): Block {
+  if (choice === 'auto') return { type: 'auto' };
+  if (choice === 'required') return { type: 'any' };
+  if (choice === 'none') return { type: 'none' };
+  if (isObject(choice) && choice.type === 'function' && isObject(choice.function)) {
+    if (typeof choice.function.name === 'string') return { type: 'tool', name: choice.function.name };
+  }
+  throw invalid("tool_choice must be 'auto', 'required', 'none' or {type:'function',function:{name}}", 'tool_choice');
+}
+
+/** Translates an OpenAI chat body into an Anthropic Messages API body. */
+export function translateBody(body: JsonObject): JsonObject {
+  if (!Array.isArray(body.messages)) {
+    // As the router edge answers: missing is missing_parameter, present but wrong is invalid_parameter.
+    const code = body.messages === undefined || body.messages === null ? 'missing_parameter' : 'invalid_parameter';
+    throw new RequestError('messages is required and must be an array', 400, code, 'invalid_request_error', 'messages');
+  }
+  const { system, messages } = translateMessages(body.messages);
+  const out: JsonObject = {
+    model: body.model,
+    max_tokens: body.max_tokens ?? body.max_completion_tokens ?? DEFAULT_MAX_TOKENS,
+  };
+  if (system !== undefined) out.system = system;
+  out.messages = messages;
+
+  if (typeof body.stop === 'string') out.stop_sequences = [body.stop];
+  else if (Array.isArray(body.stop)) out.stop_sequences = body.stop;
+
+  for (const key of ['temperature', 'top_p', 'top_k', 'stream'] as const) {
+    if (body[key] !== undefined && body[key] !== null) out[key] = body[key];
+  }
+  if (typeof body.user === 'string') out.metadata = { user_id: body.user };
+
+  const tools = body.tools === undefined || body.tools === null ? [] : translateTools(body.tools);
+  if (tools.length > 0) out.tools = tools;
+
+  let toolChoice: Block | undefined;
+  if (body.tool_choice !== undefined && body.tool_choice !== null) {
+    toolChoice = translateToolChoice(body.tool_choice);
+  }
+  if (body.parallel_tool_calls === false && toolChoice?.type !== 'none') {
+    // Anthropic rejects tool_choice without tools, so none is created when no tools are sent.
+    if (toolChoice === undefined && tools.length > 0) toolChoice = { type: 'auto' };
+    if (toolChoice !== undefined) toolChoice.disable_parallel_tool_use = true;
+  }
+  if (toolChoice !== undefined) out.tool_choice = toolChoice;
+  return out;
+}
+
+/** Headers our adapter sets; `target.headers` cannot override them, in any letter case. */
+export function buildHeaders(target: ResolvedTarget): Record<string, string> {
+  const ours: Record<string, string> = {};
+  if (target.apiKey) ours['x-api-key'] = target.apiKey;
+  const version = target.settings.anthropic_version;
+  ours['anthropic-version'] = typeof version === 'string' && version !== '' ? version : DEFAULT_ANTHROPIC_VERSION;
+  const beta = target.settings.anthropic_beta;
+  const betaValue =
+    typeof beta === 'string'
+      ? beta
+      : Array.isArray(beta)
+        ? beta.filter((b): b is string => typeof b === 'string' && b !== '').join(',')
+        : '';
+  if (betaValue !== '') ours['anthropic-beta'] = betaValue;
+
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(target.headers)) {
+    if (!(name.toLowerCase() in ours)) headers[name] = value;
+  }
+  return { ...headers, ...ours };
+}
+
+/** The Messages API request for one OpenAI-format chat request. */
+export function buildAnthropicRequest(req: UnifiedRequest, target: ResolvedTarget): UpstreamRequest {
+  const base = (target.baseURL || DEFAULT_BASE_URL).replace(/\/+$/, '');
+  return { url: `${base}/messages`, method: 'POST', headers: buildHeaders(target), body: translateBody(req.body) };
+}
