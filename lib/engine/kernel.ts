@@ -10,7 +10,7 @@ import { sendJson } from '../transport/http.js';
 import { abandoned, endCancelled, endWithFailure, openAttempt, recordUsage, attemptRecord, type Attempt } from './attempt.js';
 import { cancelled, record, withForwardedHeaders, type AttemptCall, type RunContext } from './context.js';
 import type { Failure, Outcome, Success } from './outcome.js';
-import { buildFailure, failureFromReply, notJsonFailure, parseFailure, transportFailure } from './reply.js';
+import { buildFailure, failureFromReply, notJsonFailure, parseFailure, timeoutFailure, transportFailure } from './reply.js';
 import { streamAttempt, type StreamOptions } from './stream/open.js';
 
 /** Makes one attempt of `call`. `stream` says what to do with a committed stream. */
@@ -19,19 +19,36 @@ export async function attempt(call: AttemptCall, ctx: RunContext, stream: Stream
   const a = openAttempt(call, ctx);
   const upstream = await build(a);
   if (abandoned(a)) return endCancelled(a);
-  if (a.controller.signal.aborted) return endWithFailure(a, transportFailure(call.leaf, a.controller.signal.reason, call.timeoutMs));
+  if (a.controller.signal.aborted) return endWithFailure(a, timeoutFailure(call.leaf, call.timeoutMs)); // the watchdog, during an async build
+  if (upstream === undefined) return endWithFailure(a, buildFailure(call.leaf, new Error('no request'), ctx.deps.logger));
   if ('kind' in upstream) return endWithFailure(a, upstream);
   return ctx.input.stream ? streamAttempt(a, upstream, stream) : jsonAttempt(a, upstream);
 }
 
-/** The adapter's request, awaited only when the adapter is async. */
-async function build(a: Attempt): Promise<UpstreamRequest | Failure> {
+/**
+ * The adapter's request, awaited only when the adapter is async, and never past the attempt's
+ * abort (its timeout, the client leaving, a lost hedge): an adapter that ignores its signal, or
+ * never settles, cannot hold the request.
+ */
+async function build(a: Attempt): Promise<UpstreamRequest | Failure | undefined> {
   const { leaf, adapter } = a.call;
+  const signal = a.controller.signal;
   try {
-    const built = adapter.buildRequest(a.request, withForwardedHeaders(leaf, a.ctx.input.headers), a.controller.signal);
-    return typeof (built as Partial<Promise<unknown>>).then === 'function' ? await built : built;
+    const built = adapter.buildRequest(a.request, withForwardedHeaders(leaf, a.ctx.input.headers), signal);
+    if (typeof (built as Partial<Promise<unknown>>).then !== 'function') return built as UpstreamRequest;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<undefined>((resolve) => {
+      onAbort = () => resolve(undefined);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([built, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+      (built as Promise<unknown>).catch(() => undefined); // a late rejection is nobody's concern
+    }
   } catch (err) {
-    return buildFailure(leaf, err, a.ctx.deps.logger);
+    return signal.aborted ? undefined : buildFailure(leaf, err, a.ctx.deps.logger);
   }
 }
 
@@ -45,8 +62,8 @@ async function jsonAttempt(a: Attempt, upstream: UpstreamRequest): Promise<Outco
     if (abandoned(a)) return endCancelled(a);
     return endWithFailure(a, transportFailure(leaf, err, a.call.timeoutMs));
   }
+  // The reply is here (and paid for): it is recorded as what it is, even if nobody waits now.
   a.release();
-  if (abandoned(a)) return endCancelled(a);
   let json: unknown;
   let parsed = false;
   try {

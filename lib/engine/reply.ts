@@ -12,13 +12,16 @@ import type { PlanTarget } from './plan.js';
 
 const at = (leaf: PlanTarget): { provider: string; path: string } => ({ provider: leaf.target.provider, path: leaf.path });
 
+/** The attempt's own time ran out before its answer. */
+export function timeoutFailure(leaf: PlanTarget, timeoutMs: number): Failure {
+  return failure('request_timeout', 'timeout', `${leaf.target.provider} did not answer within ${timeoutMs} ms`, at(leaf), { timedOut: true });
+}
+
 /** A reply that never came: unreachable, reset, too large, or out of time. */
 export function transportFailure(leaf: PlanTarget, err: unknown, timeoutMs: number): Failure {
   const e = err instanceof TransportError ? err : new TransportError(String(err), 'network');
   const provider = leaf.target.provider;
-  if (e.kind === 'timeout' || e.kind === 'aborted') {
-    return failure('request_timeout', 'timeout', `${provider} did not answer within ${timeoutMs} ms`, at(leaf), { timedOut: true });
-  }
+  if (e.kind === 'timeout' || e.kind === 'aborted') return timeoutFailure(leaf, timeoutMs);
   if (e.kind === 'too_large') return failure('invalid_upstream_response', 'invalid_response', e.message, at(leaf));
   return failure('upstream_unreachable', 'network', `${provider}: ${e.message}`, at(leaf));
 }

@@ -20,7 +20,9 @@ export async function runPlan(plan: Plan, input: RunInput, deps: EngineDeps): Pr
   let outcome = await runNode(plan.root, ctx);
   // A single target (the root itself) whose breaker is open is tried all the same.
   if (outcome.kind === 'skipped' && plan.root.kind === 'target') outcome = await lastResort(ctx, 0, outcome);
-  if (input.signal.aborted && !(outcome.ok && outcome.kind === 'success')) {
+  if (input.signal.aborted) {
+    // The client left: nothing is sent, and a stream committed meanwhile is closed upstream.
+    if (outcome.kind === 'stream') outcome.stream.abort();
     outcome = { kind: 'cancelled', ok: false, reason: 'client_disconnected', path: outcome.path };
   }
   if (outcome.kind === 'skipped') {

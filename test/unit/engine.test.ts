@@ -1,6 +1,6 @@
 /**
  * The engine without Express: the predicate (lib/engine/predicate.ts), retry helpers
- * (lib/engine/retry.ts), and the plan walk (lib/engine/run.ts) against a real node:http server
+ * (lib/engine/policies/retry.ts), and the plan walk (lib/engine/run.ts) against a real node:http server
  * on 127.0.0.1 reached through an in-test adapter registered in options.adapters.
  */
 import { after, before, describe, test } from 'node:test';

@@ -55,6 +55,8 @@ export async function readBuffered(a: Attempt, reader: UpstreamReader, held: Uni
   if (usage) committed.usage = usage;
   Object.assign(committed, notesOf(reader));
   record(ctx, committed);
+  const events = ctx.deps.events;
+  if (events.has('stream:commit')) events.emit('stream:commit', { requestId: ctx.input.requestId, traceId: ctx.input.traceId, path: leaf.path, provider: leaf.target.provider, ttftMs: committed.ttftMs! });
   const servedBy = { path: leaf.path, provider: leaf.target.provider, ...(committed.model ? { model: committed.model } : {}) };
   return new BufferedHandle(held, servedBy, (end) => announceStreamEnd(ctx, servedBy, end));
 }

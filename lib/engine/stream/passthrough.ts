@@ -6,7 +6,7 @@
  */
 import type { JsonObject, UnifiedChunk } from '../../providers/types.js';
 import { abandoned, recordUsage, type Attempt } from '../attempt.js';
-import { announce, announceStreamEnd } from '../context.js';
+import { announce, announceStreamEnd, cancelReasonOf } from '../context.js';
 import { failure, type Failure, type MutableRecord, type StreamHandle, type StreamStep, type StreamSuccess } from '../outcome.js';
 import { POST_FINISH_GRACE_MS, notesOf, type UpstreamReader } from './reader.js';
 
@@ -107,10 +107,11 @@ export class PassthroughHandle implements StreamHandle {
     return this.ended;
   }
 
-  /** The client went away mid-answer: the attempt ends here, and the trace says why. */
+  /** Nobody reads any more (the client left, or the stream lost a hedge): the trace says why. */
   private gone(): StreamStep {
     this.reader.abort();
-    this.settle(failure('client_disconnected', 'stream_interrupted', 'client disconnected during the stream', this.own));
+    const reason = cancelReasonOf(this.a.ctx.signal) ?? 'client_disconnected';
+    this.settle(failure(reason, 'stream_interrupted', reason === 'hedge_cancelled' ? 'cancelled: another hedged attempt answered first' : 'client disconnected during the stream', this.own));
     this.ended ??= { kind: 'error', message: 'client disconnected', code: 'stream_interrupted' };
     return this.ended;
   }
