@@ -97,14 +97,25 @@ function hasKind(kind: unknown, value: unknown): boolean {
   return Array.isArray(kinds) && kinds.includes(kind);
 }
 
-/** Base class: an error the router answers with a given status and OpenAI-format body. */
-export class FallbackRouterError extends Error {
+/**
+ * The root of the package's errors (but OptionsError, a TypeError): `instanceof` any of them
+ * checks the brand that the constructor stamps, so it holds across the CJS and ESM copies.
+ */
+export class BrandedError extends Error {
   /** The brand `instanceof` checks; every subclass sets its own. */
-  static readonly kind: string = 'FallbackRouterError';
+  static readonly kind: string = 'BrandedError';
   static override [Symbol.hasInstance](value: unknown): boolean {
     return hasKind(this.kind, value);
   }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    brand(this, new.target);
+  }
+}
 
+/** Base class: an error the router answers with a given status and OpenAI-format body. */
+export class FallbackRouterError extends BrandedError {
+  static override readonly kind: string = 'FallbackRouterError';
   override readonly name: string = 'FallbackRouterError';
   constructor(
     message: string,
@@ -119,7 +130,6 @@ export class FallbackRouterError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    brand(this, new.target);
   }
 }
 
@@ -162,17 +172,10 @@ export class OptionsError extends TypeError {
  * shape). Adapters throw it from `parseResponse` and `parseStreamEvent`; the attempt's outcome
  * becomes 502 `invalid_upstream_response` (a malformed stream event is skipped and noted).
  */
-export class InvalidUpstreamResponse extends Error {
-  static readonly kind: string = 'InvalidUpstreamResponse';
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasKind(this.kind, value);
-  }
+export class InvalidUpstreamResponse extends BrandedError {
+  static override readonly kind: string = 'InvalidUpstreamResponse';
   override readonly name = 'InvalidUpstreamResponse';
   readonly code = 'invalid_upstream_response';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    brand(this, new.target);
-  }
 }
 
 /**
@@ -180,11 +183,8 @@ export class InvalidUpstreamResponse extends Error {
  * `event: error`). Adapters throw it from `parseStreamEvent`; before the commit point the attempt
  * fails with `status` and `errorClass` (and may fail over), after it the stream is interrupted.
  */
-export class UpstreamStreamError extends Error {
-  static readonly kind: string = 'UpstreamStreamError';
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasKind(this.kind, value);
-  }
+export class UpstreamStreamError extends BrandedError {
+  static override readonly kind: string = 'UpstreamStreamError';
   override readonly name = 'UpstreamStreamError';
   readonly code = 'upstream_stream_error';
   constructor(
@@ -198,7 +198,6 @@ export class UpstreamStreamError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    brand(this, new.target);
   }
 }
 

@@ -5,6 +5,7 @@
  * not awaited, so a slow or hanging subscriber never holds a response.
  */
 import type { Endpoint } from '../providers/types.js';
+import type { FallbackInfo } from '../trace/types.js';
 import type { AttemptRecord, Failure, Served } from './outcome.js';
 
 /** What identifies a request in every event. */
@@ -38,15 +39,7 @@ export interface EngineEventMap {
   /** An attempt finished (or a target was skipped); a committed stream's attempt ends with its stream. */
   'attempt:end': RequestRef & { readonly record: AttemptRecord };
   /** A fallback strategy moves on from a failed target. */
-  fallback: RequestRef & {
-    readonly from: string;
-    readonly to: string;
-    readonly strategyPath: string;
-    readonly provider: string;
-    readonly status: number;
-    readonly errorClass: string;
-    readonly code?: string;
-  };
+  fallback: RequestRef & FallbackInfo;
   /** A target's circuit breaker changed state (as this instance learnt it). */
   'breaker:state': {
     readonly key: string;

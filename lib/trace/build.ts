@@ -3,34 +3,17 @@
  * attempt's usage and estimated cost, and the totals over all of them, failed ones included.
  */
 import { randomUUID } from 'node:crypto';
-import type { AttemptRecord, Failure, Served } from '../engine/outcome.js';
-import type { Endpoint } from '../providers/types.js';
+import type { RequestSummary } from '../engine/events.js';
+import type { AttemptRecord } from '../engine/outcome.js';
 import { canonicalProvider } from '../providers/registry.js';
 import type { AttemptTrace, Trace, TraceUsage } from './types.js';
 
-/** What the router knows of a finished request. */
-export interface TraceInput {
+/** What the router knows of a finished request (the `request:end` event), and its trace id. */
+export type TraceInput = RequestSummary & {
   readonly traceId: string;
   /** The request's own id (generated when absent). */
   readonly requestId?: string;
-  readonly configId: string;
-  readonly endpoint: Endpoint;
-  readonly stream: boolean;
-  /** Epoch ms. */
-  readonly startedAt: number;
-  /** Status the client received. */
-  readonly status: number;
-  /** Absent when the request never reached the engine (e.g. an invalid config). */
-  readonly outcome?: Served | Failure;
-  /** The target that served in the end, when not the outcome's (a recovered stream). */
-  readonly servedBy?: { readonly path: string; readonly provider: string; readonly model?: string };
-  readonly attempts: readonly AttemptRecord[];
-  /** The error the client received when there is no outcome (e.g. an invalid config). */
-  readonly error?: { readonly message: string; readonly type?: string; readonly code: string | null };
-  /** Only passed when options.logs.captureBodies is true. */
-  readonly requestBody?: unknown;
-  readonly responseBody?: unknown;
-}
+};
 
 /** USD per million tokens, by `provider/model` or `model`. */
 export type Pricing = Readonly<Record<string, { readonly input: number; readonly output: number }>>;

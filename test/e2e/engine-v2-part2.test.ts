@@ -12,7 +12,7 @@ import request from 'supertest';
 import type { RouterOptions } from '../../lib/index.js';
 import { createApp } from '../helpers/create-app.js';
 import { startFake, type Fake, type StreamScript } from '../helpers/fake-providers.js';
-import { postThenHangUp, traceOf } from '../helpers/requests.js';
+import { postThenHangUp, sendChat, sendChatStream, traceOf } from '../helpers/requests.js';
 import { joinedContent, listen, rawText, sseData } from '../helpers/sse.js';
 
 const messages = [{ role: 'user', content: 'hi' }];
@@ -49,14 +49,8 @@ describe('engine v2 (issue 9): hedges, recovered streams, traces, errors', () =>
     },
     ...extra,
   });
-  type App = Parameters<typeof request>[0];
-  const send = (app: App, config: unknown, body: Record<string, unknown> = {}, traceId = randomUUID()) =>
-    request(app)
-      .post('/v1/chat/completions')
-      .set('x-portkey-config', JSON.stringify(config))
-      .set('x-portkey-trace-id', traceId)
-      .send({ model: 'gpt-4o', messages, ...body });
-  const sendStream = (app: App, config: unknown, traceId = randomUUID()) => send(app, config, { stream: true }, traceId).buffer(true).parse(rawText);
+  const send = sendChat;
+  const sendStream = sendChatStream;
   const attemptsOf = (trace: request.Response): AttemptRow[] => trace.body.attempts;
 
   describe('5. a hedged branch failing with a status that must not fail over does not abort the running primary', () => {

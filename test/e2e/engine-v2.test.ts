@@ -13,7 +13,7 @@ import { createFallbackRouter, type RouterOptions } from '../../lib/index.js';
 import { MemoryBreakerStore } from '../../lib/stores/memory-breaker-store.js';
 import { createApp, quietLogger } from '../helpers/create-app.js';
 import { startFake, type Fake } from '../helpers/fake-providers.js';
-import { postThenHangUp, traceOf, wait } from '../helpers/requests.js';
+import { postThenHangUp, sendChat, sendChatStream, traceOf, wait } from '../helpers/requests.js';
 import { joinedContent, listen, rawText, sseData } from '../helpers/sse.js';
 
 const messages = [{ role: 'user', content: 'hi' }];
@@ -44,15 +44,8 @@ describe('engine v2 (issue 9): deadlines, breakers, aborts', () => {
     },
     ...extra,
   });
-  type App = Parameters<typeof request>[0];
-  const send = (app: App, config: unknown, body: Record<string, unknown> = {}, traceId = randomUUID()) =>
-    request(app)
-      .post('/v1/chat/completions')
-      .set('x-portkey-config', JSON.stringify(config))
-      .set('x-portkey-trace-id', traceId)
-      .send({ model: 'gpt-4o', messages, ...body });
-  const sendStream = (app: App, config: unknown, traceId = randomUUID()) =>
-    send(app, config, { stream: true }, traceId).buffer(true).parse(rawText);
+  const send = sendChat;
+  const sendStream = sendChatStream;
 
   describe('1. keep-alive events before the first content do not stretch the timers', () => {
     const primaries = [

@@ -1,6 +1,8 @@
 /** Requests the engine-v2 end-to-end tests share: traces by id, and clients that hang up. */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import request from 'supertest';
+import { rawText } from './sse.js';
 
 export const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,4 +47,20 @@ export function postThenHangUp(
       resolve({ status, received });
     }, abortAfterMs);
   });
+}
+
+type App = Parameters<typeof request>[0];
+
+/** POST /v1/chat/completions with a config header and a trace id (a fresh one unless given). */
+export function sendChat(app: App, config: unknown, body: Record<string, unknown> = {}, traceId: string = randomUUID()): request.Test {
+  return request(app)
+    .post('/v1/chat/completions')
+    .set('x-portkey-config', JSON.stringify(config))
+    .set('x-portkey-trace-id', traceId)
+    .send({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], ...body });
+}
+
+/** The same, streamed, with the raw SSE text as the body. */
+export function sendChatStream(app: App, config: unknown, traceId: string = randomUUID()): request.Test {
+  return sendChat(app, config, { stream: true }, traceId).buffer(true).parse(rawText);
 }
