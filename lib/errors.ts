@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   stream_interrupted: { status: 502, type: 'server_error' },
   upstream_stream_error: { status: 500, type: 'server_error' },
   attempt_limit_reached: { status: 502, type: 'server_error' },
+  overloaded: { status: 503, type: 'server_error' },
   // attempts nobody waits for any more
   client_disconnected: { status: 499, type: 'client_error' },
   hedge_cancelled: { status: 499, type: 'client_error' },

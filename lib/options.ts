@@ -11,7 +11,10 @@ import { BREAKER_DEFAULTS, type BreakerConfig, type BreakerStore } from './store
 import { MemoryBreakerStore } from './stores/memory-breaker-store.js';
 import { OptionsError } from './errors.js';
 import { OPTION_EXAMPLES, optionsSchema } from './options-schema.js';
+import { parseHttpUrl } from './config/host.js';
 import { validateConfig, type ConfigNode } from './config/normalise.js';
+import { describeOptionDetail, redactOptionSecrets } from './config/option-messages.js';
+import { keySegment, quoteIfId } from './config/quote.js';
 import { NO_VALUE_MESSAGES } from './config/schema.js';
 import { parseProviderOptions } from './config/settings.js';
 import { canonicalProvider, builtinAdapters } from './providers/registry.js';
@@ -99,6 +102,16 @@ export interface RouterOptions {
   auth?: { apiKeys: string[] } | ((req: Request) => boolean | Promise<boolean>);
   /** Longest Retry-After wait honoured, in ms. @default 60000 */
   maxRetryAfterMs?: number;
+  /**
+   * Upstream attempts one request may cause, retries, fallbacks and hedges together; past it the
+   * request ends with what it has (the trace says the limit cut it short). @default 10
+   */
+  maxAttemptsPerRequest?: number;
+  /**
+   * Bytes of upstream replies held in memory across all requests in flight (non-streamed replies
+   * and buffered streams); a request that would pass it gets a 503 `overloaded`. @default 268435456 (256 MiB)
+   */
+  maxBufferedBytes?: number;
   /** Where warnings and errors go. @default console */
   logger?: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
   /** Traces and the logs routes. @default { enabled: true, captureBodies: false, maxTraces: 1000 } */
@@ -142,6 +155,8 @@ export interface LogsOptions {
   captureBodies?: boolean;
   /** How many traces the default in-memory store keeps (the oldest are dropped). @default 1000 */
   maxTraces?: number;
+  /** How many bytes (as JSON) of traces the default in-memory store keeps. @default 52428800 (50 MiB) */
+  maxBytes?: number;
 }
 
 /** Lifecycle hooks. Each may return a promise; a throw or rejection is logged and ignored. */
@@ -188,8 +203,10 @@ export interface Settings {
   customHostAllowlist: Set<string>;
   auth?: RouterOptions['auth'];
   maxRetryAfterMs: number;
+  maxAttemptsPerRequest: number;
+  maxBufferedBytes: number;
   logger: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
-  logs: { enabled: boolean; captureBodies: boolean; maxTraces: number };
+  logs: { enabled: boolean; captureBodies: boolean; maxTraces: number; maxBytes: number };
   pricing: Record<string, { input: number; output: number }>;
   hooks: HooksOptions;
   traceStore?: TraceStore;
@@ -200,9 +217,23 @@ export interface Settings {
 
 /**
  * Validates the options and derives Settings. Throws OptionsError naming the option, what was
- * expected and an example.
+ * expected and an example; never quoting the value of a secret-bearing option (apiKey, headers,
+ * auth.apiKeys, a setting named like a key, token, secret or password), nor a key that is no
+ * identifier (a key the host put where a provider name goes is named by its length).
  */
 export function parseOptions(options: RouterOptions = {}): Settings {
+  try {
+    return parseOptionsUnredacted(options);
+  } catch (err) {
+    if (err instanceof OptionsError) {
+      err.message = redactOptionSecrets(err.message, options);
+      if (err.stack !== undefined) err.stack = redactOptionSecrets(err.stack, options);
+    }
+    throw err;
+  }
+}
+
+function parseOptionsUnredacted(options: RouterOptions): Settings {
   if (typeof options !== 'object' || options === null) {
     throw new OptionsError('createFallbackRouter(options): options must be an object, e.g. createFallbackRouter({ providers: {...} })');
   }
@@ -217,9 +248,9 @@ export function parseOptions(options: RouterOptions = {}): Settings {
   if (error) {
     const detail = error.details[0];
     const top = String(detail?.path[0] ?? '');
-    const example = OPTION_EXAMPLES[top];
+    const example = Object.hasOwn(OPTION_EXAMPLES, top) ? OPTION_EXAMPLES[top] : undefined;
     throw new OptionsError(
-      `createFallbackRouter: options.${detail?.message ?? error.message}${example ? `. Example: ${example}` : ''}`,
+      `createFallbackRouter: ${describeOptionDetail(detail, error.message)}${example ? `. Example: ${example}` : ''}`,
     );
   }
 
@@ -231,7 +262,7 @@ export function parseOptions(options: RouterOptions = {}): Settings {
     const canonical = canonicalProvider(name);
     if (!adapters.has(canonical)) {
       throw new OptionsError(
-        `createFallbackRouter: ${where} names provider "${name}", which has no adapter. Known: ${[...adapters.keys()].join(', ')}`,
+        `createFallbackRouter: ${where} names provider ${quoteIfId(name)}, which has no adapter. Known: ${[...adapters.keys()].join(', ')}`,
       );
     }
     return canonical;
@@ -239,18 +270,31 @@ export function parseOptions(options: RouterOptions = {}): Settings {
 
   const providers = new Map<string, ProviderSettings>();
   for (const [name, raw] of Object.entries(options.providers ?? {})) {
-    const canonical = knownProvider(name, `options.providers.${name}`);
-    providers.set(canonical, parseProviderOptions(canonical, adapters.get(canonical)!, raw, `options.providers.${name}`));
+    const where = `options.providers.${keySegment(name)}`;
+    const canonical = knownProvider(name, where);
+    providers.set(canonical, parseProviderOptions(canonical, adapters.get(canonical)!, raw, where));
   }
   const virtualKeys = new Map<string, ProviderSettings>();
   for (const [id, raw] of Object.entries(options.virtualKeys ?? {})) {
-    const canonical = knownProvider(raw.provider, `options.virtualKeys.${id}.provider`);
-    virtualKeys.set(id, parseProviderOptions(canonical, adapters.get(canonical)!, raw, `options.virtualKeys.${id}`));
+    const where = `options.virtualKeys.${keySegment(id)}`;
+    const canonical = knownProvider(raw.provider, `${where}.provider`);
+    virtualKeys.set(id, parseProviderOptions(canonical, adapters.get(canonical)!, raw, where));
   }
   const configs = new Map<string, ConfigNode>();
   for (const [id, raw] of Object.entries(options.configs ?? {})) {
-    configs.set(id, validateOptionConfig(raw, `options.configs.${id}`));
+    configs.set(id, validateOptionConfig(raw, `options.configs.${keySegment(id)}`));
   }
+  const customHostAllowlist = new Set<string>();
+  (options.customHostAllowlist ?? []).forEach((url, i) => {
+    // joi's uri() passes text such as `http://127.0.0.1%3A8080` that the URL parser rejects.
+    const origin = parseHttpUrl(url)?.origin;
+    if (origin === undefined) {
+      throw new OptionsError(
+        `createFallbackRouter: options.customHostAllowlist[${i}] must be a valid http or https URL. Example: customHostAllowlist: ['http://10.0.0.5:8000']`,
+      );
+    }
+    customHostAllowlist.add(origin);
+  });
   const defaults = options.defaults ?? {};
   const retry = defaults.retry ?? {};
   const settings: Settings = {
@@ -274,13 +318,16 @@ export function parseOptions(options: RouterOptions = {}): Settings {
     headerPrefix: options.headerPrefix ?? 'x-portkey-',
     allowClientKeys: options.allowClientKeys ?? true,
     allowCustomHost: options.allowCustomHost ?? false,
-    customHostAllowlist: new Set((options.customHostAllowlist ?? []).map((url) => new URL(url).origin)),
+    customHostAllowlist,
     maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+    maxAttemptsPerRequest: options.maxAttemptsPerRequest ?? 10,
+    maxBufferedBytes: options.maxBufferedBytes ?? 256 * 1024 * 1024,
     logger: options.logger ?? console,
     logs: {
       enabled: options.logs?.enabled ?? true,
       captureBodies: options.logs?.captureBodies ?? false,
       maxTraces: options.logs?.maxTraces ?? 1000,
+      maxBytes: options.logs?.maxBytes ?? 50 * 1024 * 1024,
     },
     pricing: { ...(options.pricing ?? {}) },
     hooks: { ...(options.hooks ?? {}) },

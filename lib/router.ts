@@ -9,7 +9,7 @@ import { createEngine } from './engine/create.js';
 import { errorBody } from './errors.js';
 import { completionHandler, type Route } from './edge/handler.js';
 import { mountHealth } from './edge/health.js';
-import { authenticator, bodyParser, mapParserError } from './edge/request.js';
+import { afterBody, authenticator, bodyParser, mapParserError } from './edge/request.js';
 import { sendError, sendJson } from './edge/respond.js';
 import { parseOptions, type RouterOptions } from './options.js';
 import { MemoryTraceStore } from './trace/memory-store.js';
@@ -36,7 +36,7 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
   const engine = createEngine(settings);
   const recorder = createTraceRecorder({
     ...(settings.traceStore || settings.logs.enabled
-      ? { store: settings.traceStore ?? new MemoryTraceStore({ maxTraces: settings.logs.maxTraces }) }
+      ? { store: settings.traceStore ?? new MemoryTraceStore({ maxTraces: settings.logs.maxTraces, maxBytes: settings.logs.maxBytes }) }
       : {}),
     pricing: settings.pricing,
     ...(settings.hooks.onTrace ? { onTrace: settings.hooks.onTrace } : {}),
@@ -74,12 +74,12 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
     }
     sendJson(res, 404, errorBody(`Unknown path ${req.method} ${req.baseUrl}${req.path}.`, 'invalid_request_error', 'not_found'));
   });
-  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
       next(err);
       return;
     }
-    sendError(res, mapParserError(err), settings.logger);
+    afterBody(req, () => sendError(res, mapParserError(err), settings.logger));
   });
   return router;
 }

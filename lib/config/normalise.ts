@@ -5,10 +5,10 @@
  * contents of `override_params` are request parameters and pass untouched.
  */
 import { ConfigError } from '../errors.js';
+import { MAX_CONFIG_DEPTH, RESERVED_KEYS, TargetCounter, checkConfigValue, reservedKey } from './limits.js';
 import { NO_VALUE_MESSAGES, targetSchema } from './schema.js';
 
-/** The deepest nesting of targets a config may have; deeper is refused, not recursed into. */
-export const MAX_CONFIG_DEPTH = 8;
+export { MAX_CONFIG_DEPTH, MAX_CONFIG_TARGETS, MAX_CONFIG_VALUE_DEPTH } from './limits.js';
 
 /** A validated config node in snake_case (the current or the legacy form). */
 export interface ConfigNode {
@@ -55,30 +55,34 @@ function renameLevel(
 ): unknown {
   if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
-  const origin: Record<string, string> = {};
+  const origin = new Map<string, string>();
   for (const [key, child] of Object.entries(value)) {
     // `baseURL`-style acronyms are not config keys; a plain lower-casing rule is enough here.
     const snake = toSnake(key);
-    if (snake in out) {
+    // Before any use as a key: `constructor`, `__proto__`, `toString`, ... are no config's keys.
+    if (RESERVED_KEYS.has(key) || RESERVED_KEYS.has(snake)) throw reservedKey(path, key);
+    const first = origin.get(snake);
+    if (first !== undefined) {
       throw new ConfigError(
-        `${path} sets both ${origin[snake]} and ${key}; use one of them`,
+        `${path} sets both ${first} and ${key}; use one of them`,
         `${path}.${snake}`,
       );
     }
-    origin[snake] = key;
+    origin.set(snake, key);
     out[snake] = nested(snake, child, `${path}.${snake}`);
   }
   return out;
 }
 
-function normaliseTarget(value: unknown, path: string, depth: number): unknown {
+function normaliseTarget(value: unknown, path: string, depth: number, counter: TargetCounter): unknown {
   if (depth > MAX_CONFIG_DEPTH) {
     throw new ConfigError(`${path} nests targets deeper than ${MAX_CONFIG_DEPTH} levels`, path);
   }
+  if (isPlainObject(value) && !Array.isArray(value.targets) && !Array.isArray(value.options)) counter.leaf(path);
   return renameLevel(value, path, (key, child, childPath) => {
     if (key === 'targets' || key === 'options') {
       return Array.isArray(child)
-        ? child.map((item, i) => normaliseTarget(item, `${childPath}[${i}]`, depth + 1))
+        ? child.map((item, i) => normaliseTarget(item, `${childPath}[${i}]`, depth + 1, counter))
         : child;
     }
     if (key === 'strategy') {
@@ -93,13 +97,17 @@ function normaliseTarget(value: unknown, path: string, depth: number): unknown {
 
 /**
  * Normalises and validates a config. `label` names it in error messages (`config`, or
- * `configs.<id>` for saved configs). Throws ConfigError naming the exact path and rule.
+ * `configs.<id>` for saved configs). Throws ConfigError naming the exact path and rule, or the
+ * limit passed (limits.ts: target depth, target count, value depth, reserved keys).
  */
 export function validateConfig(raw: unknown, label = 'config'): ConfigNode {
   if (!isPlainObject(raw)) {
     throw new ConfigError(`${label} must be a JSON object`, label);
   }
-  const normalised = normaliseTarget(raw, label, 0);
+  // Target depth, reserved keys and the target count first (bounded recursion), then the whole
+  // value's depth and __proto__ keys (iterative), and only then joi.
+  const normalised = normaliseTarget(raw, label, 0, new TargetCounter(label));
+  checkConfigValue(normalised, label);
   const { error, value } = targetSchema.validate(normalised, {
     abortEarly: true,
     convert: false,

@@ -10,7 +10,10 @@ import type { ProviderSettings, Settings } from '../options.js';
 import { canonicalProvider } from '../providers/registry.js';
 import type { ErrorClass, JsonObject, ResolvedTarget } from '../providers/types.js';
 import { BREAKER_DEFAULTS, type BreakerConfig } from '../stores/breaker-store.js';
+import { canonicalJson } from './canonical.js';
+import { checkCustomHost, clientChosenHost, refuseServerCredentials } from './client-host.js';
 import type { ConfigNode, ConfigStrategy } from './normalise.js';
+import { quoteIfId } from './quote.js';
 import { NODE_KEYS } from './schema.js';
 import { checkProviderSettings } from './settings.js';
 
@@ -45,21 +48,9 @@ export interface PlanSource {
   readonly configId?: string;
 }
 
-/** A stable short id for an inline config. */
+/** A stable short id for an inline config (canonical JSON, built without recursion). */
 export function hashConfig(config: unknown): string {
   return `cfg-${createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 12)}`;
-}
-
-/** JSON with object keys sorted, so the same config hashes the same whatever its key order. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 /** Builds the plan of a validated config. Throws ConfigError naming the offending value. */
@@ -83,6 +74,7 @@ export function buildPlan(config: ConfigNode, settings: Settings, source: PlanSo
   return {
     root,
     configId: source.configId ?? hashConfig(config),
+    trusted: source.trusted,
     ...(total !== undefined ? { totalTimeout: total } : {}),
   };
 }
@@ -98,14 +90,14 @@ function inherit(node: ConfigNode, parent: Inherited, path: string, settings: Se
       }
     : parent.retry;
   const customHost = node.custom_host ?? parent.customHost;
-  if (node.custom_host !== undefined) checkCustomHost(node.custom_host, `${path}.custom_host`, settings, source);
+  if (node.custom_host !== undefined) checkCustomHost(node.custom_host, `${path}.custom_host`, settings, source.trusted);
   const forward = node.forward_headers?.map((name) => name.toLowerCase());
   forward?.forEach((name, i) => {
     if (NEVER_FORWARDED.has(name) || name.startsWith(settings.headerPrefix)) {
       throw new ConfigError(`${path}.forward_headers[${i}] "${name}" may not be forwarded upstream`, `${path}.forward_headers[${i}]`);
     }
   });
-  return {
+  const inherited: Inherited = {
     retry,
     requestTimeout: node.request_timeout ?? parent.requestTimeout,
     streamIdleTimeout: node.stream_idle_timeout ?? parent.streamIdleTimeout,
@@ -115,17 +107,13 @@ function inherit(node: ConfigNode, parent: Inherited, path: string, settings: Se
     forwardHeaders: forward ?? parent.forwardHeaders,
     overrideParams: node.override_params ? { ...parent.overrideParams, ...node.override_params } : parent.overrideParams,
   };
+  const hostPath = node.custom_host !== undefined ? `${path}.custom_host` : customHostPaths.get(parent);
+  if (hostPath !== undefined) customHostPaths.set(inherited, hostPath);
+  return inherited;
 }
 
-function checkCustomHost(url: string, param: string, settings: Settings, source: PlanSource): void {
-  if (source.trusted || settings.allowCustomHost) return;
-  if (settings.customHostAllowlist.has(new URL(url).origin)) return;
-  throw new ConfigError(
-    `${param} "${new URL(url).origin}" is not allowed; the host must set allowCustomHost or list the origin in customHostAllowlist`,
-    param,
-    'custom_host_not_allowed',
-  );
-}
+/** Where the `custom_host` a node inherits was set (`config.custom_host`, ...), for messages. */
+const customHostPaths = new WeakMap<Inherited, string>();
 
 function buildNode(
   node: ConfigNode,
@@ -166,7 +154,7 @@ function buildNode(
       ...(strategy.on_errors ? { onErrors: strategy.on_errors as ErrorClass[] } : {}),
       ...(strategy.hedge_after_ms !== undefined ? { hedgeAfterMs: strategy.hedge_after_ms } : {}),
       children: children.map((child, i) =>
-        buildNode(child, `${path}.${containerKey}[${i}]`, inherited, settings, source, false, breakerOf(strategy.cb_config, breaker)),
+        buildNode(child, `${path}.${containerKey}[${i}]`, inherited, settings, source, false, breakerOf(strategy.cb_config, breaker, source)),
       ),
     };
   }
@@ -186,8 +174,12 @@ function buildNode(
   };
 }
 
-/** A strategy's cb_config over the breaker it inherits (or the defaults); none when neither is set. */
-function breakerOf(cb: ConfigStrategy['cb_config'], inherited: BreakerConfig | undefined): BreakerConfig | undefined {
+/**
+ * A strategy's cb_config over the breaker it inherits (or the defaults); none when neither is
+ * set. A cb_config a request brought gets a scope of its own: its breakers count and open only
+ * for the requests that carry the same cb_config, never for the host's other clients.
+ */
+function breakerOf(cb: ConfigStrategy['cb_config'], inherited: BreakerConfig | undefined, source: PlanSource): BreakerConfig | undefined {
   if (!cb) return inherited;
   const base = inherited ?? BREAKER_DEFAULTS;
   return {
@@ -195,6 +187,7 @@ function breakerOf(cb: ConfigStrategy['cb_config'], inherited: BreakerConfig | u
     minimumRequests: cb.minimum_requests ?? base.minimumRequests,
     windowMs: cb.window_ms ?? base.windowMs,
     cooldownMs: cb.cooldown_ms ?? base.cooldownMs,
+    ...(source.trusted ? {} : { scope: hashConfig(cb) }),
   };
 }
 
@@ -210,7 +203,8 @@ function resolveTarget(
   if (node.virtual_key !== undefined) {
     const vk = settings.virtualKeys.get(node.virtual_key);
     if (!vk) {
-      throw new ConfigError(`${path}.virtual_key "${node.virtual_key}" is not a known virtual key`, `${path}.virtual_key`, 'unknown_virtual_key');
+      // A client may have pasted a real key here: it is named only when it looks like an id.
+      throw new ConfigError(`${path}.virtual_key ${quoteIfId(node.virtual_key)} is not a known virtual key`, `${path}.virtual_key`, 'unknown_virtual_key');
     }
     provider = vk.provider;
     const shared = settings.providers.get(provider);
@@ -225,7 +219,7 @@ function resolveTarget(
     provider = canonicalProvider(node.provider);
     if (!settings.adapters.has(provider)) {
       throw new ConfigError(
-        `${path}.provider "${node.provider}" is not supported; supported providers: ${[...settings.adapters.keys()].join(', ')}`,
+        `${path}.provider ${quoteIfId(node.provider)} is not supported; supported providers: ${[...settings.adapters.keys()].join(', ')}`,
         `${path}.provider`,
         'unknown_provider',
       );
@@ -238,43 +232,35 @@ function resolveTarget(
   if (node.api_key !== undefined && !source.trusted && !settings.allowClientKeys) {
     throw new ConfigError(`${path}.api_key is not accepted by this gateway (allowClientKeys is false)`, `${path}.api_key`, 'client_keys_not_allowed');
   }
-  const apiKey = node.api_key ?? base?.apiKey;
   // Every key that is not the config's own is a setting of the target's provider.
   const ownSettings: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) {
     if (value !== undefined && !NODE_KEYS.has(key)) ownSettings[key] = value;
   }
   const adapter = settings.adapters.get(provider)!;
+  const chosen = source.trusted
+    ? undefined
+    : clientChosenHost(provider, ownSettings, inherited.customHost, customHostPaths.get(inherited) ?? `${path}.custom_host`, path, settings);
+  if (chosen !== undefined) {
+    // The client chose the host: nothing configured on the server side goes there (SPEC §10),
+    // only what the config itself set. The server's baseURL stays unless custom_host replaces it.
+    refuseServerCredentials(chosen, node, ownSettings, base, path);
+    base = {
+      provider,
+      headers: {},
+      settings: {},
+      ...(inherited.customHost === undefined && base?.baseURL !== undefined ? { baseURL: base.baseURL } : {}),
+    };
+  }
+  const apiKey = node.api_key ?? base?.apiKey;
   const checked = checkProviderSettings(adapter, provider, { ...base?.settings, ...ownSettings }, path);
   if (!checked.ok) throw new ConfigError(checked.problem.message, checked.problem.path);
   const targetSettings = checked.value;
-  if (ownSettings.resource_name !== undefined && node.api_key === undefined && !source.trusted) {
-    // The host would be chosen by the client while the key is the server's: refuse.
-    throw new ConfigError(
-      `${path}.resource_name may only be set together with api_key: it would send the gateway's key to another host`,
-      `${path}.resource_name`,
-      'host_not_allowed',
-    );
-  }
   if (apiKey === undefined && adapter.requiresApiKey !== false && targetSettings.azure_ad_token === undefined) {
     throw new ConfigError(
       `${path} (provider "${provider}") has no credentials: give it an api_key, a virtual_key, or set options.providers["${provider}"].apiKey on the server`,
       path,
       'missing_credentials',
-    );
-  }
-  if (
-    inherited.customHost !== undefined &&
-    !source.trusted &&
-    apiKey !== undefined &&
-    node.api_key === undefined &&
-    !settings.customHostAllowlist.has(new URL(inherited.customHost).origin)
-  ) {
-    // allowCustomHost lets clients choose a host, not send the gateway's keys to it.
-    throw new ConfigError(
-      `${path} uses a custom_host with the gateway's credentials; give it its own api_key, or have the host list that origin in customHostAllowlist`,
-      `${path}.custom_host`,
-      'host_not_allowed',
     );
   }
   const baseURL = inherited.customHost ?? base?.baseURL;

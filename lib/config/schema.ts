@@ -6,6 +6,7 @@
 import Joi from 'joi';
 import { headerSafe } from '../providers/settings.js';
 import { ERROR_CLASSES } from '../providers/types.js';
+import { MAX_HOST_URL_LENGTH, parseHttpUrl } from './host.js';
 
 /**
  * joi's pattern messages quote the offending value; a value may be a secret, so ours never do.
@@ -18,8 +19,16 @@ export const NO_VALUE_MESSAGES = {
   'string.pattern.invert.base': '{{#label}} does not have the expected format',
 } as const;
 
-/** A string that may end up in an upstream header: no CR, LF or NUL (header injection). */
+/** A string that may end up in an upstream header: no control character but tab (header injection). */
 export { headerSafe };
+
+/**
+ * An absolute http(s) URL that the transport can parse (WHATWG `URL`): joi's `uri()` alone
+ * accepts text such as `http://127.0.0.1%3A8080` that `new URL()` then throws on.
+ */
+export const httpUrl = Joi.string()
+  .max(MAX_HOST_URL_LENGTH)
+  .custom((value: string, helpers) => (parseHttpUrl(value) ? value : helpers.error('string.uri')), 'http(s) URL');
 
 /** A status code, or a class of them written `"5xx"`. */
 const statusCode = Joi.alternatives().try(
@@ -73,7 +82,7 @@ const nodeKeys = {
   stream_mode: Joi.string().valid('passthrough', 'buffered'),
   stream_recovery: Joi.string().valid('none', 'continue'),
   supports_prefill: Joi.boolean(),
-  custom_host: Joi.string().max(2048).uri({ scheme: ['http', 'https'] }),
+  custom_host: httpUrl,
   forward_headers: Joi.array().items(headerName).max(50),
   strategy: strategySchema,
   mode: modeSchema,

@@ -7,7 +7,11 @@
 import type { ValidationErrorItem } from 'joi';
 import { OptionsError } from '../errors.js';
 import type { ProviderOptions, ProviderSettings, VirtualKeyOptions } from '../options.js';
+import { hasControlCharacter } from '../providers/settings.js';
 import type { ProviderAdapter } from '../providers/types.js';
+import { parseHttpUrl } from './host.js';
+import { RESERVED_KEYS } from './limits.js';
+import { keySegment } from './quote.js';
 import { NO_VALUE_MESSAGES } from './schema.js';
 
 /** What is wrong with a set of settings: the path to name and a whole sentence. */
@@ -97,7 +101,10 @@ const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLo
  * One `options.providers` / `options.virtualKeys` entry as ProviderSettings: every key but
  * apiKey, baseURL, headers and provider is a setting, renamed to snake_case and checked against
  * the provider's adapter. Throws OptionsError naming the option (`where` is the entry's path,
- * e.g. `options.providers.openai`) with the key as the host spelt it.
+ * e.g. `options.providers.openai`) with the key as the host spelt it (a key that may be a secret
+ * is named by its length), never quoting a value. `apiKey` and `headers` values with a control
+ * character (other than tab) are refused, not stripped; `baseURL` must be a URL the transport
+ * can parse.
  */
 export function parseProviderOptions(
   provider: string,
@@ -106,17 +113,33 @@ export function parseProviderOptions(
   where: string,
 ): ProviderSettings {
   const { apiKey, baseURL, headers, provider: _p, ...rest } = raw as VirtualKeyOptions;
+  const fail = (message: string): never => {
+    throw new OptionsError(`createFallbackRouter: ${message}`);
+  };
+  if (typeof apiKey === 'string' && hasControlCharacter(apiKey)) {
+    fail(`${where}.apiKey holds a control character (CR, LF, NUL or another but tab), which cannot go in a header`);
+  }
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (typeof value === 'string' && hasControlCharacter(value)) {
+      fail(`${where}.headers.${keySegment(name)} holds a control character (CR, LF, NUL or another but tab), which cannot go in a header`);
+    }
+  }
+  if (typeof baseURL === 'string' && parseHttpUrl(baseURL) === undefined) {
+    fail(`${where}.baseURL must be a valid http or https URL`);
+  }
   const settings: Record<string, unknown> = {};
-  const spelling: Record<string, string> = {};
+  const spelling = new Map<string, string>();
   for (const [key, value] of Object.entries(rest)) {
     const snake = toSnake(key);
-    if (snake in settings) {
-      throw new OptionsError(`createFallbackRouter: ${where} sets both ${spelling[snake]} and ${key}; use one of them`);
+    if (RESERVED_KEYS.has(key) || RESERVED_KEYS.has(snake)) {
+      fail(`${where}.${keySegment(key)} is not allowed: "${key}" is a reserved name and cannot be a setting`);
     }
-    spelling[snake] = key;
+    const first = spelling.get(snake);
+    if (first !== undefined) fail(`${where} sets both ${keySegment(first)} and ${keySegment(key)}; use one of them`);
+    spelling.set(snake, key);
     settings[snake] = value;
   }
-  const checked = checkProviderSettings(adapter, provider, settings, where, (snake) => spelling[snake] ?? snake, {
+  const checked = checkProviderSettings(adapter, provider, settings, where, (snake) => keySegment(spelling.get(snake) ?? snake), {
     partial: true,
   });
   if (!checked.ok) {

@@ -7,6 +7,7 @@ import { ConfigError, OptionsError } from '../errors.js';
 import type { Plan } from '../engine/plan.js';
 import type { Settings } from '../options.js';
 import { validateConfig, type ConfigNode } from './normalise.js';
+import { keySegment, quoteIfId } from './quote.js';
 import { buildPlan, hashConfig } from './resolve.js';
 
 /** Largest config text accepted in a header or body field. */
@@ -31,15 +32,6 @@ function header(headers: Headers, name: string): string | undefined {
   return text === undefined || text.trim() === '' ? undefined : text.trim();
 }
 
-/**
- * Names a value that should have been a saved config id, unless it may be a secret: a client
- * that put a key where the config goes must not get the key back in an error, log or trace.
- */
-function quoteIfId(value: string): string {
-  const idLike = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$/.test(value) && !/^(sk|pk|rk|key|api|bearer|token)[-_]/i.test(value) && !/[A-Za-z0-9]{20,}/.test(value);
-  return idLike ? `"${value}"` : `(a value of ${value.length} characters)`;
-}
-
 /** Chooses and plans configs for one router. */
 export class ConfigSelector {
   /**
@@ -61,7 +53,7 @@ export class ConfigSelector {
         throw new OptionsError(`createFallbackRouter: ${err.message.replace(/^config/, option)}`);
       }
     };
-    for (const [id, config] of settings.configs) this.savedPlans.set(id, build(config, id, `options.configs.${id}`));
+    for (const [id, config] of settings.configs) this.savedPlans.set(id, build(config, id, `options.configs.${keySegment(id)}`));
     if (settings.defaultConfig) this.defaultPlan = build(settings.defaultConfig, 'default', 'options.defaultConfig');
   }
 

@@ -31,9 +31,58 @@ const REQUIRED_FIELD: Readonly<Record<Endpoint, string>> = { chat: 'messages', c
 
 const GONE = { message: 'The client disconnected before the answer was complete.', type: 'client_error', code: 'client_disconnected' } as const;
 
+/** How deeply a request body may nest (objects and arrays); OpenAI bodies need under 20. */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * The path of a value nested deeper than `max`, or undefined. The scan is iterative (a hostile
+ * depth cannot overflow the stack) and allocates nothing per value; a path is spelt out only
+ * when there is one to report.
+ */
+export function tooDeep(root: unknown, max = MAX_BODY_DEPTH): string | undefined {
+  const values: unknown[] = [root];
+  const depths: number[] = [0];
+  let deep = false;
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= max) {
+      deep = true;
+      break;
+    }
+    if (Array.isArray(value)) {
+      for (const v of value) if (typeof v === 'object' && v !== null) values.push(v), depths.push(depth + 1);
+    } else {
+      for (const key in value) {
+        const v = (value as Record<string, unknown>)[key];
+        if (typeof v === 'object' && v !== null) values.push(v), depths.push(depth + 1);
+      }
+    }
+  }
+  return deep ? (pathTo(root, max, '') ?? '(body)') : undefined;
+}
+
+/** The path to a value `left` levels down (recursion bounded by `left`). */
+function pathTo(value: unknown, left: number, path: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (left === 0) return path;
+  const entries = Array.isArray(value) ? value.map((v, i) => [`${path}[${i}]`, v] as const) : Object.entries(value).map(([k, v]) => [path ? `${path}.${k}` : k, v] as const);
+  for (const [p, v] of entries) {
+    const found = pathTo(v, left - 1, p);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** The request's params and the config it carries in its body. */
 function readBody(route: Route, raw: unknown): { params: JsonObject; bodyConfig: unknown } {
   if (!isPlainObject(raw)) throw new RequestError('Request body must be a JSON object.', 400, 'invalid_body');
+  const deep = tooDeep(raw);
+  if (deep !== undefined) {
+    const param = deep.length > 200 ? `${deep.slice(0, 200)}…` : deep;
+    throw new RequestError(`Request body is nested more than ${MAX_BODY_DEPTH} levels deep (at ${param}).`, 400, 'invalid_body', 'invalid_request_error', param);
+  }
   let params: JsonObject;
   let bodyConfig: unknown;
   if (route.legacy) {
@@ -64,6 +113,9 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
   const end = (summary: RequestSummary & { traceId: string; requestId: string }): void => events.emit('request:end', summary);
 
   async function serve(req: Request, res: Response, requestId: string, traceId: string, startedAt: number): Promise<void> {
+    if (engine.budget.spent) {
+      throw new RequestError('The router holds as many upstream bytes as it may (maxBufferedBytes); try again shortly.', 503, 'overloaded', 'server_error');
+    }
     const { params, bodyConfig } = readBody(route, req.body);
     // Embeddings do not stream: a stray `stream: true` there is sent on as it is, answered as JSON.
     const stream = params.stream === true && route.endpoint !== 'embedding';

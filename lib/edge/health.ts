@@ -9,7 +9,7 @@ import { sendError, sendJson } from './respond.js';
 
 /** One row of GET /health: a breaker key spelt out. */
 function healthRow({ key, state }: BreakerSnapshot): Record<string, unknown> {
-  const [provider, model, endpoint, account] = key.split('|');
+  const [provider, model, endpoint, account, scope] = key.split('|');
   const open = state.state !== 'closed' && state.openedAt !== undefined;
   return {
     target: key,
@@ -17,6 +17,7 @@ function healthRow({ key, state }: BreakerSnapshot): Record<string, unknown> {
     model: model === '-' ? null : model,
     endpoint,
     account: account ?? null,
+    scope: scope ?? null,
     state: state.state,
     recent_requests: state.requests,
     recent_failures: state.failures,

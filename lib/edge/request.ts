@@ -93,6 +93,34 @@ export function authenticator(settings: Settings): RequestHandler {
   };
 }
 
+/** Longest a refused request's unread body is drained before the answer goes out anyway. */
+const DRAIN_MS = 2_000;
+
+/**
+ * Calls `answer` once the request's body is read: an answer sent while a client is still
+ * uploading (a 401 or 415 before the body) would reset its connection, and the client would see
+ * a broken socket instead of the error. The unread body is discarded, for at most DRAIN_MS.
+ */
+export function afterBody(req: Request, answer: () => void): void {
+  if (req.complete || req.readableEnded || req.destroyed) {
+    answer();
+    return;
+  }
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    req.off('end', finish);
+    req.off('error', finish);
+    answer();
+  };
+  const timer = setTimeout(finish, DRAIN_MS);
+  req.on('end', finish);
+  req.on('error', finish);
+  req.resume();
+}
+
 /** Maps body-parser's errors (status + type) to our error classes. */
 export function mapParserError(err: unknown): unknown {
   if (err instanceof FallbackRouterError) return err;

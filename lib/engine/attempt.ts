@@ -21,6 +21,8 @@ export interface Attempt {
   readonly model?: string;
   /** Notes for the trace (malformed stream events skipped, ...). */
   readonly notes: string[];
+  /** The credentials the request carries, masked in any upstream message kept (set once built). */
+  credentials: readonly string[];
   /** Detaches from the request's signal and stops the watchdog; idempotent. */
   release(): void;
 }
@@ -57,6 +59,7 @@ export function openAttempt(call: AttemptCall, ctx: RunContext): Attempt {
     startedAt,
     ...(model ? { model } : {}),
     notes: [],
+    credentials: [],
     release(): void {
       if (released) return;
       released = true;

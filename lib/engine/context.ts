@@ -4,6 +4,7 @@
  */
 import type { AxiosInstance } from 'axios';
 import type { Endpoint, JsonObject, ProviderAdapter, ResolvedTarget } from '../providers/types.js';
+import type { ByteBudget } from '../transport/budget.js';
 import type { CircuitBreakers } from './policies/breaker.js';
 import type { EngineEvents } from './events.js';
 import type { AttemptRecord, Cancelled, CancelReason, Failure, Skipped } from './outcome.js';
@@ -16,9 +17,15 @@ export interface EngineDeps {
   readonly shouldFallback?: (outcome: Failure, ctx: AttemptContext) => boolean;
   readonly finalError: 'last' | 'first';
   readonly maxRetryAfterMs: number;
+  /** Upstream attempts one request may make, retries, fallbacks and hedges together. */
+  readonly maxAttemptsPerRequest: number;
+  /** The router-wide request_timeout: a shorter (client-chosen) timeout says nothing of a provider's health. */
+  readonly hostRequestTimeout: number;
   readonly logger: { error: (...args: unknown[]) => void };
   readonly events: EngineEvents;
   readonly breakers: CircuitBreakers;
+  /** Upstream bytes held in memory across requests (options.maxBufferedBytes). */
+  readonly budget: ByteBudget;
 }
 
 /** One request to run. */
@@ -54,6 +61,8 @@ export interface RunContext {
   readonly totalBy: number;
   /** Targets skipped because their breaker is open, with when it opened. */
   readonly openSkipped: Array<{ readonly leaf: PlanTarget; readonly openedAt: number }>;
+  /** Attempts started so far (shared by hedged branches), against deps.maxAttemptsPerRequest. */
+  readonly budget: { started: number; cut: boolean };
 }
 
 /** Creates the context of one request. */
@@ -67,6 +76,7 @@ export function createContext(plan: Plan, input: RunInput, deps: EngineDeps, now
     attempts: [],
     totalBy: total === undefined ? Infinity : now + total,
     openSkipped: [],
+    budget: { started: 0, cut: false },
   };
 }
 

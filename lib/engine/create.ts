@@ -5,6 +5,7 @@
 import { attachDebug } from '../observe/debug.js';
 import { attachHooks } from '../observe/hooks.js';
 import type { Settings } from '../options.js';
+import { ByteBudget } from '../transport/budget.js';
 import { createHttpClient } from '../transport/http.js';
 import type { EngineDeps } from './context.js';
 import { EngineEvents } from './events.js';
@@ -20,8 +21,11 @@ export function createEngine(settings: Settings): EngineDeps {
     ...(settings.shouldFallback ? { shouldFallback: settings.shouldFallback } : {}),
     finalError: settings.finalError,
     maxRetryAfterMs: settings.maxRetryAfterMs,
+    maxAttemptsPerRequest: settings.maxAttemptsPerRequest,
+    hostRequestTimeout: settings.defaults.requestTimeout,
     logger: settings.logger,
     events,
     breakers: new CircuitBreakers(settings.breakerStore, events, settings.logger),
+    budget: new ByteBudget(settings.maxBufferedBytes),
   };
 }

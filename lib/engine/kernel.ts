@@ -9,20 +9,52 @@ import type { UpstreamRequest } from '../providers/types.js';
 import { sendJson } from '../transport/http.js';
 import { abandoned, endCancelled, endWithFailure, openAttempt, recordUsage, attemptRecord, type Attempt } from './attempt.js';
 import { cancelled, record, withForwardedHeaders, type AttemptCall, type RunContext } from './context.js';
-import type { Failure, Outcome, Success } from './outcome.js';
-import { buildFailure, failureFromReply, notJsonFailure, parseFailure, timeoutFailure, transportFailure } from './reply.js';
+import { failure, type Failure, type Outcome, type Success } from './outcome.js';
+import { buildFailure, credentialsOf, failureFromReply, notJsonFailure, parseFailure, timeoutFailure, transportFailure } from './reply.js';
 import { streamAttempt, type StreamOptions } from './stream/open.js';
 
 /** Makes one attempt of `call`. `stream` says what to do with a committed stream. */
 export async function attempt(call: AttemptCall, ctx: RunContext, stream: StreamOptions): Promise<Outcome> {
   if (ctx.signal.aborted) return cancelled(ctx, call.leaf);
+  if (ctx.budget.started >= ctx.deps.maxAttemptsPerRequest) return overBudget(call, ctx);
+  ctx.budget.started += 1;
   const a = openAttempt(call, ctx);
   const upstream = await build(a);
   if (abandoned(a)) return endCancelled(a);
   if (a.controller.signal.aborted) return endWithFailure(a, timeoutFailure(call.leaf, call.timeoutMs)); // the watchdog, during an async build
   if (upstream === undefined) return endWithFailure(a, buildFailure(call.leaf, new Error('no request'), ctx.deps.logger));
   if ('kind' in upstream) return endWithFailure(a, upstream);
-  return ctx.input.stream ? streamAttempt(a, upstream, stream) : jsonAttempt(a, upstream);
+  a.credentials = credentialsOf(call.leaf, upstream.headers);
+  const serialised = serialise(a, upstream);
+  if ('kind' in serialised) return endWithFailure(a, serialised);
+  return ctx.input.stream ? streamAttempt(a, serialised, stream) : jsonAttempt(a, serialised);
+}
+
+/**
+ * The request with its bytes, serialised here rather than in the transport, so a body that
+ * cannot be serialised (nested past the engine's stack) is the request's fault, a 400, not an
+ * unreachable upstream.
+ */
+function serialise(a: Attempt, upstream: UpstreamRequest): UpstreamRequest | Failure {
+  if (upstream.rawBody !== undefined || upstream.method === 'GET') return upstream;
+  try {
+    return { ...upstream, rawBody: JSON.stringify(upstream.body) };
+  } catch {
+    const leaf = a.call.leaf;
+    return failure('invalid_body', 'bad_request', 'the request body cannot be serialised for the upstream (nested too deeply?)', { provider: leaf.target.provider, path: leaf.path }, { local: true });
+  }
+}
+
+/**
+ * The request has made all the attempts it may (options.maxAttemptsPerRequest): nothing more is
+ * sent. The first refusal is recorded, so the trace says the limit cut the request short.
+ */
+function overBudget(call: AttemptCall, ctx: RunContext): Outcome {
+  if (!ctx.budget.cut) {
+    ctx.budget.cut = true;
+    record(ctx, { path: call.leaf.path, provider: call.leaf.target.provider, retry: call.retry, startedAt: Date.now(), latencyMs: 0, skipped: 'attempt_limit' });
+  }
+  return { kind: 'skipped', ok: false, path: call.leaf.path };
 }
 
 /**
@@ -57,7 +89,7 @@ async function jsonAttempt(a: Attempt, upstream: UpstreamRequest): Promise<Outco
   const { deps } = a.ctx;
   let reply;
   try {
-    reply = await sendJson(deps.client, upstream, { signal: a.controller.signal });
+    reply = await sendJson(deps.client, upstream, { signal: a.controller.signal, budget: deps.budget });
   } catch (err) {
     if (abandoned(a)) return endCancelled(a);
     return endWithFailure(a, transportFailure(leaf, err, a.call.timeoutMs));
@@ -71,8 +103,10 @@ async function jsonAttempt(a: Attempt, upstream: UpstreamRequest): Promise<Outco
     parsed = true;
   } catch {
     json = undefined;
+  } finally {
+    reply.release?.();
   }
-  if (reply.status < 200 || reply.status >= 300) return endWithFailure(a, failureFromReply(leaf, adapter, reply, parsed ? json : reply.text));
+  if (reply.status < 200 || reply.status >= 300) return endWithFailure(a, failureFromReply(leaf, adapter, reply, parsed ? json : reply.text, a.credentials));
   if (!parsed) return endWithFailure(a, notJsonFailure(leaf, reply.status));
   let body;
   try {

@@ -47,10 +47,15 @@ export interface Failure {
   readonly retryAfterMs?: number;
   /** The attempt ran out of time (request_timeout, an idle stream): never retried on the same target. */
   readonly timedOut?: boolean;
+  /**
+   * The router's own limit or the request's own fault, not the provider's health (the router's
+   * memory budget, a body that cannot be serialised): never retried, never counted by a breaker.
+   */
+  readonly local?: boolean;
 }
 
 /** Why a target was not tried. */
-export type SkipReason = 'unsupported_endpoint' | 'deadline_exceeded' | 'circuit_open';
+export type SkipReason = 'unsupported_endpoint' | 'deadline_exceeded' | 'circuit_open' | 'attempt_limit';
 
 /** Nothing was tried (every target of a node skipped). */
 export interface Skipped {

@@ -57,6 +57,8 @@ export interface Plan {
   readonly root: PlanNode;
   /** Saved config id, or a short stable hash of the normalised inline config. */
   readonly configId: string;
+  /** True for the host's own configs (saved, default); false for a config a request brought. */
+  readonly trusted: boolean;
   /** Deadline for the whole request, in ms, when the config or defaults set one. */
   readonly totalTimeout?: number;
 }

@@ -12,6 +12,41 @@ import type { PlanTarget } from './plan.js';
 
 const at = (leaf: PlanTarget): { provider: string; path: string } => ({ provider: leaf.target.provider, path: leaf.path });
 
+/** Header names whose values are credentials (or carry one). */
+const CREDENTIAL_HEADER = /auth|key|token|secret|signature|cookie|session/i;
+/** The shortest run of a credential that is masked when an upstream echoes part of it. */
+const ECHO_RUN = 12;
+
+/** The credentials an upstream request carries: the target's key and credential-like header values. */
+export function credentialsOf(leaf: PlanTarget, headers: Readonly<Record<string, string>>): string[] {
+  const out = new Set<string>();
+  if (leaf.target.apiKey) out.add(leaf.target.apiKey);
+  for (const [name, value] of Object.entries(headers)) {
+    if (!CREDENTIAL_HEADER.test(name)) continue;
+    out.add(value);
+    const bearer = /^\s*(?:bearer|basic|token)\s+(.+)$/i.exec(value);
+    if (bearer) out.add(bearer[1]!.trim());
+  }
+  return [...out].filter((s) => s.length >= 8);
+}
+
+/**
+ * `text` with every credential the router sent masked: whole, and any run of 12 or more of its
+ * characters (an upstream that echoes `Incorrect API key provided: sk-...` in full or in part).
+ */
+export function maskCredentials(text: string, credentials: readonly string[]): string {
+  let out = text;
+  for (const secret of credentials) {
+    out = out.split(secret).join('***');
+    if (secret.length < ECHO_RUN || out.length * secret.length > 4_000_000) continue;
+    for (let i = 0; i + ECHO_RUN <= secret.length; i++) {
+      const run = secret.slice(i, i + ECHO_RUN);
+      if (out.includes(run)) out = out.split(run).join('***');
+    }
+  }
+  return out;
+}
+
 /** The attempt's own time ran out before its answer. */
 export function timeoutFailure(leaf: PlanTarget, timeoutMs: number): Failure {
   return failure('request_timeout', 'timeout', `${leaf.target.provider} did not answer within ${timeoutMs} ms`, at(leaf), { timedOut: true });
@@ -23,25 +58,28 @@ export function transportFailure(leaf: PlanTarget, err: unknown, timeoutMs: numb
   const provider = leaf.target.provider;
   if (e.kind === 'timeout' || e.kind === 'aborted') return timeoutFailure(leaf, timeoutMs);
   if (e.kind === 'too_large') return failure('invalid_upstream_response', 'invalid_response', e.message, at(leaf));
+  if (e.kind === 'overloaded') return failure('overloaded', 'server', e.message, at(leaf), { local: true });
   return failure('upstream_unreachable', 'network', `${provider}: ${e.message}`, at(leaf));
 }
 
 /** A non-2xx reply (a 1xx/3xx is an invalid one); `body` is its JSON, or its text. */
-export function failureFromReply(leaf: PlanTarget, adapter: ProviderAdapter, reply: UpstreamReply, body: unknown): Failure {
+export function failureFromReply(leaf: PlanTarget, adapter: ProviderAdapter, reply: UpstreamReply, body: unknown, credentials: readonly string[] = []): Failure {
   if (reply.status < 400) {
     return failure('invalid_upstream_response', 'invalid_response', `${leaf.target.provider} answered with unexpected status ${reply.status}`, at(leaf));
   }
   const classified = adapter.classifyError(reply.status, body, reply.headers);
   const retryAfterMs = parseRetryAfter(reply.headers);
+  // Every field of the upstream's error reaches the client and the trace: mask them all.
+  const mask = (text: string): string => maskCredentials(text, credentials);
   return {
     kind: 'failure',
     ok: false,
     status: reply.status,
     errorClass: classified.errorClass,
-    message: classified.message,
-    ...(classified.code !== undefined ? { code: classified.code } : {}),
-    ...(classified.type ? { type: classified.type } : {}),
-    ...(classified.param ? { param: classified.param } : {}),
+    message: mask(classified.message),
+    ...(classified.code !== undefined ? { code: mask(classified.code) } : {}),
+    ...(classified.type ? { type: mask(classified.type) } : {}),
+    ...(classified.param ? { param: mask(classified.param) } : {}),
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     ...at(leaf),
   };
@@ -87,13 +125,16 @@ export function notJsonFailure(leaf: PlanTarget, status: number): Failure {
  * What broke a stream before its commit point: a timeout (the first content did not come in
  * time), an error event from the provider, or a cut.
  */
-export function streamFailure(leaf: PlanTarget, err: unknown, timeoutMs: number): Failure {
+export function streamFailure(leaf: PlanTarget, err: unknown, timeoutMs: number, credentials: readonly string[] = []): Failure {
   const provider = leaf.target.provider;
   if ((err as { name?: unknown } | undefined)?.name === 'TimeoutError') {
     return failure('request_timeout', 'timeout', `${provider} sent no content within ${timeoutMs} ms`, at(leaf), { timedOut: true });
   }
   if (err instanceof UpstreamStreamError) {
-    return failure('upstream_stream_error', err.errorClass, err.message, at(leaf), { status: err.status, ...(err.upstreamCode ? { code: err.upstreamCode } : {}) });
+    return failure('upstream_stream_error', err.errorClass, maskCredentials(err.message, credentials), at(leaf), {
+      status: err.status,
+      ...(err.upstreamCode ? { code: maskCredentials(err.upstreamCode, credentials) } : {}),
+    });
   }
   return failure('stream_interrupted', 'stream_interrupted', `${provider} stream broke: ${err instanceof Error ? err.message : String(err)}`, at(leaf));
 }

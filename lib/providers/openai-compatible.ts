@@ -27,9 +27,19 @@ export const OPENAI_PATHS: Readonly<Record<Endpoint, string>> = {
   embedding: '/embeddings',
 };
 
+/**
+ * `url` without its trailing slashes. A scan from the end, not `replace(/\/+$/, '')`: that regex
+ * retries from every slash of a long run that is not at the end, quadratic in its length.
+ */
+export function trimTrailingSlashes(url: string): string {
+  let end = url.length;
+  while (end > 0 && url.charCodeAt(end - 1) === 0x2f) end--;
+  return end === url.length ? url : url.slice(0, end);
+}
+
 /** Joins a base URL and a path without doubling or dropping the slash. */
 export function joinUrl(base: string, path: string): string {
-  return base.replace(/\/+$/, '') + path;
+  return trimTrailingSlashes(base) + path;
 }
 
 export function isObject(value: unknown): value is JsonObject {

@@ -27,7 +27,7 @@ const ALIASES: Readonly<Record<string, string>> = {
 /** Canonical provider name for a spelling (`azure_openai` -> `azure-openai`). */
 export function canonicalProvider(name: string): string {
   const lower = name.trim().toLowerCase();
-  return ALIASES[lower] ?? lower;
+  return Object.hasOwn(ALIASES, lower) ? ALIASES[lower]! : lower;
 }
 
 /** The adapters that ship with the package, keyed by canonical name. */

@@ -17,6 +17,11 @@ export interface BreakerPolicy {
   readonly windowMs: number;
   /** How long an open breaker skips its target before one probe is let through. */
   readonly cooldownMs: number;
+  /**
+   * Set for a `cb_config` a request brought: its breakers are kept apart (the key ends in this
+   * scope), so one client's thresholds never decide for the others.
+   */
+  readonly scope?: string;
 }
 
 /** @deprecated The name of {@link BreakerPolicy} in 0.1. */

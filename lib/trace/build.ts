@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { RequestSummary } from '../engine/events.js';
 import type { AttemptRecord } from '../engine/outcome.js';
 import { canonicalProvider } from '../providers/registry.js';
+import { MAX_TRACE_ATTEMPTS, captureBody, capTrace, fitTrace, keptRows } from './bounds.js';
 import type { AttemptTrace, Trace, TraceUsage } from './types.js';
 
 /** What the router knows of a finished request (the `request:end` event), and its trace id. */
@@ -79,24 +80,18 @@ function withoutConfig(body: unknown): unknown {
   return rest;
 }
 
-function copyBody(body: unknown): unknown {
-  try {
-    return structuredClone(body);
-  } catch {
-    try {
-      return JSON.parse(JSON.stringify(body)) as unknown;
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-/** Builds the Trace of a finished request. */
+/**
+ * Builds the Trace of a finished request, within the limits of `bounds.ts`: totals over every
+ * attempt, rows for the first and last {@link MAX_TRACE_ATTEMPTS}, bodies cut to their limit.
+ */
 export function buildTrace(input: TraceInput, prices: ReadonlyMap<string, { input: number; output: number }>, now = Date.now()): Trace {
   const servedBy = input.outcome?.ok ? (input.servedBy ?? input.outcome) : undefined;
   const served = servedIndex(input.attempts, servedBy?.path);
   const totals = { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 0 };
-  const attempts: AttemptTrace[] = input.attempts.map((raw, i) => {
+  const n = input.attempts.length;
+  const { head, tail } = keptRows(n, MAX_TRACE_ATTEMPTS);
+  const attempts: AttemptTrace[] = [];
+  input.attempts.forEach((raw, i) => {
     const rec = raw as RecordWithStream;
     const usage = toUsage(rec.usage);
     const costUsd = attemptCost(rec, prices);
@@ -107,6 +102,8 @@ export function buildTrace(input: TraceInput, prices: ReadonlyMap<string, { inpu
       totals.totalTokens += usage.totalTokens;
     }
     if (costUsd !== undefined) totals.costUsd += costUsd;
+    // Totals count every attempt; only the first `head` and the last `tail` rows are kept.
+    if (i >= head && i < n - tail) return;
     const out: AttemptTrace = {
       path: rec.path,
       provider: rec.provider,
@@ -124,7 +121,7 @@ export function buildTrace(input: TraceInput, prices: ReadonlyMap<string, { inpu
       ...(costUsd !== undefined ? { costUsd } : {}),
       ...(rec.notes && rec.notes.length > 0 ? { notes: [...rec.notes] } : {}),
     };
-    return out;
+    attempts.push(out);
   });
   totals.costUsd = roundUsd(totals.costUsd);
 
@@ -156,10 +153,12 @@ export function buildTrace(input: TraceInput, prices: ReadonlyMap<string, { inpu
     ...(servedModel !== undefined ? { model: servedModel } : {}),
     latencyMs: Math.max(0, now - input.startedAt),
     attempts,
+    ...(attempts.length < n ? { attemptsOmitted: n - attempts.length, attemptsOmittedAt: head } : {}),
     totals,
     ...(error ? { error } : {}),
   };
-  if (input.requestBody !== undefined) trace.request = copyBody(withoutConfig(input.requestBody));
-  if (input.responseBody !== undefined) trace.response = copyBody(input.responseBody);
-  return trace;
+  if (input.requestBody !== undefined) trace.request = captureBody(withoutConfig(input.requestBody));
+  if (input.responseBody !== undefined) trace.response = captureBody(input.responseBody);
+  // Text fields clipped and what was cut said in notes; a trace still too large is cut harder.
+  return fitTrace(capTrace(trace)).trace;
 }

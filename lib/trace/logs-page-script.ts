@@ -19,7 +19,7 @@ export const LOGS_PAGE_SCRIPT = `
   var $ = function (id) { return document.getElementById(id); };
   var fields = { config_id: $('f-config'), trace_id: $('f-trace'), provider: $('f-provider'), status: $('f-status') };
   var rowsEl = $('rows'), detailEl = $('detail'), mainEl = $('main'), messageEl = $('message'), moreBtn = $('more');
-  var traces = [], selected = null, timer = null, loading = false;
+  var traces = [], selected = null, timer = null, loading = false, nextBefore = null;
 
   /* Builds an element; string children become text nodes (never HTML). */
   function el(tag, attrs) {
@@ -102,12 +102,20 @@ export const LOGS_PAGE_SCRIPT = `
     loading = true;
     var q = filtersQuery();
     q.set('limit', '50');
-    if (append && traces.length) q.set('before', traces[traces.length - 1].startedAt);
+    /* The answer's cursor (next_before) when it gave one; else the oldest trace shown. */
+    if (append && nextBefore !== null) q.set('before', String(nextBefore));
+    else if (append && traces.length) q.set('before', traces[traces.length - 1].startedAt);
     api(q.toString()).then(function (body) {
       var data = Array.isArray(body.data) ? body.data : [];
-      traces = append ? traces.concat(data) : data;
+      if (append) {
+        var have = {};
+        traces.forEach(function (t) { have[t.requestId] = true; });
+        traces = traces.concat(data.filter(function (t) { return !have[t.requestId]; }));
+      } else traces = data;
       setMessage('');
-      moreBtn.hidden = data.length < 50;
+      var more = typeof body.has_more === 'boolean' ? body.has_more : data.length >= 50;
+      nextBefore = more && (typeof body.next_before === 'number' || typeof body.next_before === 'string') ? body.next_before : null;
+      moreBtn.hidden = !more;
       renderList();
       var keep = selected && traces.filter(function (t) { return t.requestId === selected; })[0];
       if (keep) renderDetail(keep);
@@ -184,19 +192,25 @@ export const LOGS_PAGE_SCRIPT = `
     fact(dl, 'Tokens', t.totals.promptTokens + ' prompt + ' + t.totals.completionTokens + ' completion = ' + t.totals.totalTokens);
     fact(dl, 'Cost', el('span', { 'data-testid': 'detail-cost', text: fmtCost(t.totals.costUsd) }));
     detailEl.appendChild(dl);
+    if (t.notes && t.notes.length) {
+      detailEl.appendChild(el('p', { className: 'notes', 'data-testid': 'detail-notes', text: t.notes.join('; ') }));
+    }
     if (t.error) {
       detailEl.appendChild(el('div', { className: 'error-box', 'data-testid': 'detail-error' },
         el('strong', { text: (t.error.code || t.error.type || 'error') + ': ' }), t.error.message));
     }
     detailEl.appendChild(el('h3', { text: 'Attempts, in order' }));
     var body = el('tbody', { 'data-testid': 'attempt-rows' });
+    var omitted = typeof t.attemptsOmitted === 'number' && t.attemptsOmitted > 0 ? t.attemptsOmitted : 0;
+    var omittedAt = typeof t.attemptsOmittedAt === 'number' ? t.attemptsOmittedAt : t.attempts.length;
     t.attempts.forEach(function (a, i) {
+      if (omitted && i === omittedAt) body.appendChild(omittedRow(omitted));
       var outcome = outcomeOf(a);
       var label = outcome === 'served' ? 'SERVED' : outcome === 'failed' ? 'FAILED' : outcome === 'skipped' ? 'SKIPPED' : 'OK';
       var cls = outcome === 'served' || outcome === 'ok' ? 'b-ok' : outcome === 'failed' ? 'b-bad' : 'b-skip';
       var err = a.skipped ? a.skipped : [a.errorClass, a.code].filter(Boolean).join(' \\u00b7 ');
       var row = el('tr', { 'data-testid': 'attempt-row', 'data-outcome': outcome, className: 'attempt-' + outcome },
-        el('td', { className: 'num', text: i + 1 }),
+        el('td', { className: 'num', text: i + 1 + (omitted && i >= omittedAt ? omitted : 0) }),
         el('td', { 'data-field': 'outcome' }, el('span', { className: 'badge ' + cls, text: label })),
         el('td', { className: 'mono', 'data-field': 'path', text: a.path }),
         el('td', { 'data-field': 'provider', text: a.provider }),
@@ -211,14 +225,24 @@ export const LOGS_PAGE_SCRIPT = `
       body.appendChild(row);
       if (a.notes && a.notes.length) body.appendChild(el('tr', null, el('td'), el('td', { colspan: 11, className: 'notes', text: a.notes.join('; ') })));
     });
+    if (omitted && omittedAt >= t.attempts.length) body.appendChild(omittedRow(omitted));
     if (!t.attempts.length) body.appendChild(el('tr', null, el('td', { colspan: 12, className: 'empty', text: 'No attempt was made: the request was rejected before any provider was called.' })));
     var head = el('tr');
     ['#', 'Result', 'Target', 'Provider', 'Model', 'Status', 'Error / skipped', 'Retry', 'Latency', 'TTFT', 'Tokens (in / out)', 'Cost'].forEach(function (h, i) {
       head.appendChild(el('th', { className: i === 0 || i >= 7 ? 'num' : '', text: h }));
     });
     detailEl.appendChild(el('div', { className: 'pane-inner' }, el('table', null, el('thead', null, head), body)));
-    if (t.request !== undefined) detailEl.appendChild(el('details', null, el('summary', { text: 'Request' }), el('pre', { className: 'mono', text: JSON.stringify(t.request, null, 2) })));
-    if (t.response !== undefined) detailEl.appendChild(el('details', null, el('summary', { text: 'Response' }), el('pre', { className: 'mono', text: JSON.stringify(t.response, null, 2) })));
+    if (t.request !== undefined) detailEl.appendChild(bodyBlock('Request', t.request));
+    if (t.response !== undefined) detailEl.appendChild(bodyBlock('Response', t.response));
+  }
+  function omittedRow(n) {
+    return el('tr', { 'data-testid': 'attempts-omitted' }, el('td'), el('td', { colspan: 11, className: 'notes', text: '\u2026 ' + n + (n === 1 ? ' attempt row' : ' attempt rows') + ' omitted (the totals count them) \u2026' }));
+  }
+  /* A captured body; a truncated one ({ truncated, bytes, preview }) says so and shows its preview. */
+  function bodyBlock(label, value) {
+    var cut = value && typeof value === 'object' && value.truncated === true && typeof value.preview === 'string';
+    var title = cut ? label + ' (truncated: ' + value.bytes + ' bytes of JSON, the first ' + value.preview.length + ' characters shown)' : label;
+    return el('details', null, el('summary', { text: title }), el('pre', { className: 'mono', text: cut ? value.preview : JSON.stringify(value, null, 2) }));
   }
 
   $('filters').addEventListener('submit', function (e) { e.preventDefault(); selected = null; saveHash(); load(false); });

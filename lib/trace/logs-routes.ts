@@ -2,7 +2,9 @@
  * The logs routes, mounted at `/logs` under the router's mount path, behind `options.auth`:
  *
  *   GET  /logs            traces, newest first; filters trace_id, config_id, status, provider,
- *                         limit (1..500, default 50), before (ISO time or epoch ms)
+ *                         limit (1..500, default 50), before (ISO time or epoch ms). At most
+ *                         MAX_LOGS_RESPONSE_BYTES (5 MiB) of traces per answer: `has_more` says
+ *                         whether more match, `next_before` is the `before` that gets them
  *   GET  /logs/:traceId   the newest trace with that id
  *   GET  /logs/ui         the logs page (one HTML document, inline script and style)
  *   POST /logs/ui         the same page, for the key form (`key=<gateway key>`, urlencoded)
@@ -26,7 +28,28 @@ export interface LogsRouterOptions {
   readonly logger: { error: (...args: unknown[]) => void };
   /** Longest wait for the store on a logs request, in ms. @default 10000 */
   readonly storeTimeoutMs?: number;
+  /** Most bytes of traces in one GET /logs answer. @default MAX_LOGS_RESPONSE_BYTES (5 MiB) */
+  readonly maxResponseBytes?: number;
 }
+
+/**
+ * Most bytes of JSON in one GET /logs answer: 5 MiB. Traces that would pass it are left for the
+ * next page (`has_more: true`, `next_before`); a page always holds at least one trace.
+ */
+export const MAX_LOGS_RESPONSE_BYTES = 5 * 1024 * 1024;
+
+/** One page of GET /logs: the traces' JSON texts, and where the next page starts. */
+export interface LogsPage {
+  /** The JSON text of each trace of the page, newest first. */
+  readonly parts: string[];
+  /** Whether more traces match after this page. */
+  readonly hasMore: boolean;
+  /** The `before` (epoch ms) that gets the rest, with the same filters; present with `hasMore`. */
+  readonly nextBefore?: number;
+}
+
+/** Epoch ms of a trace's start (NaN when unreadable). */
+const startOf = (trace: Trace): number => Date.parse(trace.startedAt);
 
 /** A GET /logs query that is not valid: 400. */
 class QueryError extends Error {
@@ -43,7 +66,10 @@ const MAX_FILTER_LENGTH = 256;
 const PAGE_KEY = 'expressLlmFallbackPageKey';
 
 function sendJson(res: Response, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  sendText(res, status, JSON.stringify(body));
+}
+
+function sendText(res: Response, status: number, text: string): void {
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('cache-control', 'no-store');
@@ -101,9 +127,54 @@ function isTrace(value: unknown): value is Trace {
   return typeof value === 'object' && value !== null && typeof (value as Trace).traceId === 'string';
 }
 
+/**
+ * Cuts a page from `rows` (the store's answer, newest first, possibly with rows past the page):
+ * at most `limit` traces and `maxBytes` of JSON (at least one trace), and `next`, the first row
+ * left out (undefined when every row fit: the caller may have to ask whether more exist). A page
+ * ends between two milliseconds when it can, so that `before=nextBefore` (strictly before) gets
+ * every trace it left out; only a page whose traces all started in the same millisecond as the
+ * next one ends inside it (the rest of that millisecond is then skipped).
+ */
+export function cutLogsPage(rows: readonly Trace[], limit: number, maxBytes: number): { page: LogsPage; items: Trace[]; next?: Trace } {
+  const parts: string[] = [];
+  const items: Trace[] = [];
+  // The envelope: {"object":"list","data":[...],"has_more":false,"next_before":...}
+  let bytes = 80;
+  for (const trace of rows) {
+    if (items.length >= limit) break;
+    const text = JSON.stringify(trace);
+    const size = Buffer.byteLength(text) + 1;
+    if (items.length > 0 && bytes + size > maxBytes) break;
+    parts.push(text);
+    items.push(trace);
+    bytes += size;
+  }
+  const next = rows[items.length];
+  if (next === undefined) return { page: { parts, hasMore: false }, items };
+  return { page: endBetweenMilliseconds(parts, items, next), items, next };
+}
+
+/** A page with a known next trace: drops its last traces that share the next one's millisecond, when others remain. */
+function endBetweenMilliseconds(parts: string[], items: Trace[], next: Trace): LogsPage {
+  const nextMs = startOf(next);
+  let keep = items.length;
+  while (keep > 0 && startOf(items[keep - 1]!) === nextMs) keep -= 1;
+  if (keep === 0) keep = items.length;
+  parts.length = keep;
+  items.length = keep;
+  const lastMs = startOf(items[keep - 1]!);
+  return { parts, hasMore: true, ...(Number.isFinite(lastMs) ? { nextBefore: lastMs } : {}) };
+}
+
+function listText(page: LogsPage): string {
+  const more = page.hasMore && page.nextBefore !== undefined ? `,"next_before":${page.nextBefore}` : '';
+  return `{"object":"list","data":[${page.parts.join(',')}],"has_more":${page.hasMore}${more}}`;
+}
+
 export function createLogsRouter(options: LogsRouterOptions): Router {
   const { store, authenticate, headerPrefix, logger } = options;
   const storeTimeoutMs = options.storeTimeoutMs ?? 10_000;
+  const maxResponseBytes = options.maxResponseBytes ?? MAX_LOGS_RESPONSE_BYTES;
   const keyHeader = `${headerPrefix}api-key`;
   const router = express.Router();
   const formParser = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
@@ -123,6 +194,20 @@ export function createLogsRouter(options: LogsRouterOptions): Router {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * After a full page with nothing known past it: the first trace after the page, from the
+   * traces that started no later than its last one (those of that millisecond already in the page
+   * are passed over by request id).
+   */
+  async function probeMore(query: TraceQuery & { limit: number }, items: Trace[], page: LogsPage): Promise<LogsPage> {
+    const lastMs = startOf(items[items.length - 1]!);
+    if (!Number.isFinite(lastMs)) return page;
+    const seen = new Set(items.filter((t) => startOf(t) === lastMs).map((t) => t.requestId));
+    const more = await ask('list', () => store.list({ ...query, before: lastMs + 1, limit: Math.min(seen.size + 1, MAX_LIST_LIMIT) }));
+    const next = (Array.isArray(more) ? more.filter(isTrace) : []).find((t) => !(startOf(t) === lastMs && seen.has(t.requestId)) && !(startOf(t) > lastMs));
+    return next === undefined ? page : endBetweenMilliseconds([...page.parts], [...items], next);
   }
 
   const storeFailed = (res: Response): void =>
@@ -177,10 +262,18 @@ export function createLogsRouter(options: LogsRouterOptions): Router {
     }
     // .catch after .then: a row that cannot be serialised (a BigInt, a cycle) must not become an
     // unhandled rejection that ends the host process.
-    ask('list', () => store.list(query))
-      .then((traces) => {
-        const data = Array.isArray(traces) ? traces.filter(isTrace).slice(0, query.limit) : [];
-        sendJson(res, 200, { object: 'list', data });
+    // One row more than the page, to know whether there are more (a store may clamp the limit).
+    const asked = Math.min(query.limit + 1, MAX_LIST_LIMIT);
+    ask('list', () => store.list({ ...query, limit: asked }))
+      .then(async (traces) => {
+        const rows = Array.isArray(traces) ? traces.filter(isTrace) : [];
+        const cut = cutLogsPage(rows, query.limit, maxResponseBytes);
+        let page = cut.page;
+        if (cut.next === undefined && cut.items.length > 0 && rows.length >= query.limit) {
+          // A full page and no row past it: ask whether anything older matches.
+          page = await probeMore(query, cut.items, page);
+        }
+        sendText(res, 200, listText(page));
       })
       .catch(() => storeFailed(res));
   });

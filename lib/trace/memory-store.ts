@@ -1,9 +1,16 @@
 /**
  * The default TraceStore: the most recent traces in memory, bounded by `options.logs.maxTraces`
- * (the oldest are dropped first). Also the query semantics every store should follow, exported
+ * and by `options.logs.maxBytes` (each trace's size is its JSON length, measured once when it is
+ * recorded; the oldest are dropped first). Also the query semantics every store should follow, exported
  * as {@link traceMatches} so a custom store can reuse them.
  */
+import { MAX_TRACE_BYTES, fitTrace } from './bounds.js';
 import type { Trace, TraceQuery, TraceStore } from './types.js';
+
+/** Bytes of traces (their JSON length) the default store keeps: 50 MiB. */
+export const DEFAULT_TRACE_STORE_MAX_BYTES = 50 * 1024 * 1024;
+/** One trace takes at most this share of the store's `maxBytes` (a larger one is cut to fit). */
+export const MAX_TRACE_SHARE_OF_STORE = 1 / 4;
 
 /** Traces returned by `list` when the query sets no limit. */
 export const DEFAULT_LIST_LIMIT = 50;
@@ -46,6 +53,13 @@ export function traceMatches(trace: Trace, query: TraceQuery): boolean {
 export interface MemoryTraceStoreOptions {
   /** How many traces are kept; the oldest are dropped first. @default 1000 */
   maxTraces?: number;
+  /**
+   * How many bytes of traces are kept, each measured once as the length of its JSON when it is
+   * recorded; the oldest are dropped first while the total is over it. A trace larger than a
+   * quarter of it (or than `MAX_TRACE_BYTES`) is kept cut to fit (see `Trace.truncated`), never
+   * dropped, so the newest trace is always kept. @default 52428800 (50 MiB)
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -54,16 +68,28 @@ export interface MemoryTraceStoreOptions {
  */
 export class MemoryTraceStore implements TraceStore {
   readonly maxTraces: number;
+  readonly maxBytes: number;
+  /** The most one trace may take (a larger one is cut to fit). */
+  readonly maxTraceBytes: number;
   /** Oldest first, ordered by start time. */
   private readonly traces: Trace[] = [];
   private readonly startMs: number[] = [];
+  /** Each trace's size, measured when it was recorded. */
+  private readonly sizes: number[] = [];
+  private totalBytes = 0;
 
   constructor(options: MemoryTraceStoreOptions = {}) {
     const max = options.maxTraces ?? 1000;
     if (!Number.isInteger(max) || max < 1) {
       throw new TypeError(`MemoryTraceStore: maxTraces must be a whole number of at least 1, e.g. new MemoryTraceStore({ maxTraces: 1000 })`);
     }
+    const maxBytes = options.maxBytes ?? DEFAULT_TRACE_STORE_MAX_BYTES;
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) {
+      throw new TypeError(`MemoryTraceStore: maxBytes must be a whole number of at least 1, e.g. new MemoryTraceStore({ maxBytes: 50 * 1024 * 1024 })`);
+    }
     this.maxTraces = max;
+    this.maxBytes = maxBytes;
+    this.maxTraceBytes = Math.max(1, Math.min(MAX_TRACE_BYTES, Math.floor(maxBytes * MAX_TRACE_SHARE_OF_STORE)));
   }
 
   /** How many traces are held. */
@@ -71,18 +97,36 @@ export class MemoryTraceStore implements TraceStore {
     return this.traces.length;
   }
 
+  /** The size of the traces held, as measured when each was recorded (at most `maxBytes`, unless one alone is larger). */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
   record(trace: Trace): void {
+    // Measured once; a trace too large for its share is kept cut to fit (a new object).
+    const fitted = fitTrace(trace, this.maxTraceBytes);
     const started = Date.parse(trace.startedAt);
     const at = Number.isNaN(started) ? Date.now() : started;
     // Requests mostly finish in the order they started: insert from the end.
     let i = this.startMs.length;
     while (i > 0 && this.startMs[i - 1]! > at) i -= 1;
-    this.traces.splice(i, 0, trace);
+    this.traces.splice(i, 0, fitted.trace);
     this.startMs.splice(i, 0, at);
-    if (this.traces.length > this.maxTraces) {
-      const excess = this.traces.length - this.maxTraces;
-      this.traces.splice(0, excess);
-      this.startMs.splice(0, excess);
+    this.sizes.splice(i, 0, fitted.bytes);
+    this.totalBytes += fitted.bytes;
+    // The oldest go first, while over either bound; the last trace is always kept.
+    let drop = Math.max(0, this.traces.length - this.maxTraces);
+    let bytes = this.totalBytes;
+    for (let k = 0; k < drop; k++) bytes -= this.sizes[k]!;
+    while (bytes > this.maxBytes && drop < this.traces.length - 1) {
+      bytes -= this.sizes[drop]!;
+      drop += 1;
+    }
+    if (drop > 0) {
+      this.traces.splice(0, drop);
+      this.startMs.splice(0, drop);
+      this.sizes.splice(0, drop);
+      this.totalBytes = bytes;
     }
   }
 
@@ -107,5 +151,7 @@ export class MemoryTraceStore implements TraceStore {
   clear(): void {
     this.traces.length = 0;
     this.startMs.length = 0;
+    this.sizes.length = 0;
+    this.totalBytes = 0;
   }
 }

@@ -60,18 +60,51 @@ export interface Trace {
   provider?: string;
   model?: string;
   latencyMs: number;
+  /**
+   * The attempt rows, in the order they were made. A request with more than
+   * `MAX_TRACE_ATTEMPTS` (100) rows keeps the first and the last ones: see `attemptsOmitted`.
+   */
   attempts: AttemptTrace[];
-  /** Sums over all attempts, failed ones included. */
+  /**
+   * How many attempt rows were left out of `attempts` (the middle of a long request); absent when
+   * none was. `totals` still count every attempt, omitted ones included.
+   */
+  attemptsOmitted?: number;
+  /**
+   * Where the omitted rows were: `attempts[0 .. attemptsOmittedAt)` are the first rows made,
+   * `attempts[attemptsOmittedAt ..]` the last ones. Present with `attemptsOmitted`.
+   */
+  attemptsOmittedAt?: number;
+  /** Sums over all attempts, failed and omitted ones included. */
   totals: TraceUsage & { costUsd: number; attempts: number };
   /**
    * The error the client received, for a request that was not served (OpenAI error fields).
    * Router-made messages never hold a secret; upstream messages are kept as the client saw them.
    */
   error?: { message: string; type?: string; code: string | null; errorClass?: string };
-  /** The request params (without `config`); only with options.logs.captureBodies. */
+  /**
+   * The request params (without `config`); only with options.logs.captureBodies. When their JSON
+   * is larger than `MAX_CAPTURED_BODY_BYTES` (64 KiB), a {@link TruncatedBody} instead.
+   */
   request?: unknown;
-  /** The response body sent to the client; only with options.logs.captureBodies. */
+  /**
+   * The response body sent to the client; only with options.logs.captureBodies. When its JSON
+   * is larger than `MAX_CAPTURED_BODY_BYTES` (64 KiB), a {@link TruncatedBody} instead.
+   */
   response?: unknown;
+  /** True when anything was cut from this trace to bound its size (rows, a body, text); see `notes`. */
+  truncated?: true;
+  /** What was cut from this trace, in words (e.g. `attempt rows omitted: ...`). */
+  notes?: string[];
+}
+
+/** What a captured body larger than the limit is stored as. */
+export interface TruncatedBody {
+  truncated: true;
+  /** Size of the body's whole JSON text, in UTF-8 bytes. */
+  bytes: number;
+  /** The first bytes of that JSON text (at most the limit), cut at a character boundary. */
+  preview: string;
 }
 
 /** What `hooks.onFallback` receives when a fallback strategy moves on from a failed target. */

@@ -5,7 +5,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import axios, { type AxiosInstance } from 'axios';
+import type { ByteBudget } from './budget.js';
 import type { UpstreamRequest } from '../providers/types.js';
 
 /** Largest upstream body accepted for a non-streaming reply. */
@@ -17,10 +19,12 @@ export interface UpstreamReply {
   readonly headers: Readonly<Record<string, string>>;
   /** The body as text. */
   readonly text: string;
+  /** Gives the reply's bytes back to the buffer budget (call once it is parsed). */
+  readonly release?: () => void;
 }
 
 /** Why no reply arrived. */
-export type TransportFailureKind = 'timeout' | 'network' | 'aborted' | 'too_large';
+export type TransportFailureKind = 'timeout' | 'network' | 'aborted' | 'too_large' | 'overloaded';
 
 export class TransportError extends Error {
   override readonly name = 'TransportError';
@@ -57,6 +61,8 @@ export function createHttpClient(): AxiosInstance {
 export interface SendOptions {
   /** Aborts the request; its reason says why (see {@link timeoutReason}). */
   readonly signal: AbortSignal;
+  /** Where the reply's bytes are counted while it is held. */
+  readonly budget?: ByteBudget;
 }
 
 /** The abort reason used for a per-attempt or total timeout. */
@@ -79,28 +85,59 @@ export function lowerHeaders(raw: unknown): Record<string, string> {
   return out;
 }
 
-/** Sends a JSON request and reads the whole reply as text. Throws TransportError when no reply came. */
+/**
+ * Sends a JSON request and reads the whole reply as text, counting its bytes against the
+ * budget as they arrive. Throws TransportError when no whole reply came (or it would pass the
+ * per-reply limit or the budget).
+ */
 export async function sendJson(
   client: AxiosInstance,
   req: UpstreamRequest,
   options: SendOptions,
 ): Promise<UpstreamReply> {
+  const { signal, budget } = options;
+  let res;
   try {
-    const res = await client.request<string>({
+    res = await client.request<Readable>({
       url: req.url,
       method: req.method ?? 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json', ...req.headers },
       data: req.method === 'GET' ? undefined : requestBytes(req),
-      signal: options.signal,
+      signal,
+      responseType: 'stream',
     });
-    return {
-      status: res.status,
-      headers: lowerHeaders(res.headers),
-      text: typeof res.data === 'string' ? res.data : String(res.data ?? ''),
-    };
   } catch (err) {
-    throw toTransportError(err, options.signal);
+    throw toTransportError(err, signal);
   }
+  const chunks: Buffer[] = [];
+  let taken = 0;
+  try {
+    for await (const chunk of res.data) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      if (taken + buf.length > MAX_UPSTREAM_BODY) throw new TransportError('upstream reply is larger than the router accepts', 'too_large');
+      if (budget && !budget.take(buf.length)) {
+        throw new TransportError('the router holds as many upstream bytes as it may (maxBufferedBytes); try again shortly', 'overloaded');
+      }
+      taken += buf.length;
+      chunks.push(buf);
+    }
+  } catch (err) {
+    res.data.destroy();
+    budget?.give(taken);
+    throw err instanceof TransportError ? err : toTransportError(err, signal);
+  }
+  const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+  let released = false;
+  return {
+    status: res.status,
+    headers: lowerHeaders(res.headers),
+    text,
+    release: () => {
+      if (released) return;
+      released = true;
+      budget?.give(taken);
+    },
+  };
 }
 
 /**

@@ -12,6 +12,7 @@ import { matchesStatus, defaultShouldFallback } from '../../lib/engine/predicate
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, BACKOFF_MIN_MS, backoffMs, isRetryable, parseRetryAfter, sleep } from '../../lib/engine/policies/retry.js';
 import { CircuitBreakers } from '../../lib/engine/policies/breaker.js';
 import { EngineEvents } from '../../lib/engine/events.js';
+import { ByteBudget } from '../../lib/transport/budget.js';
 import type { EngineDeps } from '../../lib/engine/context.js';
 import type { Failure, Served } from '../../lib/engine/outcome.js';
 import { runPlan, type RunResult } from '../../lib/engine/run.js';
@@ -341,8 +342,11 @@ async function run(config: JsonObject, opts: RunOptions = {}): Promise<Finished>
     ...(settings.shouldFallback ? { shouldFallback: settings.shouldFallback } : {}),
     finalError: settings.finalError,
     maxRetryAfterMs: settings.maxRetryAfterMs,
+    maxAttemptsPerRequest: settings.maxAttemptsPerRequest,
+    hostRequestTimeout: settings.defaults.requestTimeout,
     events,
     breakers: new CircuitBreakers(settings.breakerStore, events, log),
+    budget: new ByteBudget(settings.maxBufferedBytes),
     logger: log,
   };
   const endpoint = opts.endpoint ?? 'chat';

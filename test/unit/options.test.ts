@@ -326,7 +326,7 @@ describe('parseOptions: provider settings are checked against the adapter', () =
     );
     const err = refused(
       { providers: { anthropic: { apiKey: 'k', anthropicBeta: ['ok-beta', 'beta\r\nX-Injected: secret-value'] } } },
-      'createFallbackRouter: options.providers.anthropic.anthropicBeta[1] must match the header-safe (no CR, LF or NUL) pattern',
+      'createFallbackRouter: options.providers.anthropic.anthropicBeta[1] must match the header-safe (no CR, LF or NUL, nor other control characters) pattern',
     );
     assert.ok(!err.message.includes('secret-value'));
     refused(

@@ -386,7 +386,7 @@ describe('logs page', () => {
 describe('router options for traces', () => {
   test('defaults', () => {
     const s = parseOptions({});
-    assert.deepEqual(s.logs, { enabled: true, captureBodies: false, maxTraces: 1000 });
+    assert.deepEqual(s.logs, { enabled: true, captureBodies: false, maxTraces: 1000, maxBytes: 50 * 1024 * 1024 });
     assert.deepEqual(s.pricing, {});
     assert.deepEqual(s.hooks, {});
     assert.equal(s.traceStore, undefined);
@@ -395,8 +395,8 @@ describe('router options for traces', () => {
   test('given values are carried into the settings', () => {
     const store = new MemoryTraceStore();
     const onTrace = (): void => undefined;
-    const s = parseOptions({ logs: { enabled: false, captureBodies: true, maxTraces: 5 }, pricing: { 'gpt-4o': { input: 1, output: 2 } }, hooks: { onTrace }, traceStore: store });
-    assert.deepEqual(s.logs, { enabled: false, captureBodies: true, maxTraces: 5 });
+    const s = parseOptions({ logs: { enabled: false, captureBodies: true, maxTraces: 5, maxBytes: 4096 }, pricing: { 'gpt-4o': { input: 1, output: 2 } }, hooks: { onTrace }, traceStore: store });
+    assert.deepEqual(s.logs, { enabled: false, captureBodies: true, maxTraces: 5, maxBytes: 4096 });
     assert.deepEqual(s.pricing, { 'gpt-4o': { input: 1, output: 2 } });
     assert.equal(s.hooks.onTrace, onTrace);
     assert.equal(s.traceStore, store);

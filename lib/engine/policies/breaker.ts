@@ -9,18 +9,32 @@
  * breaker fails open, and the trouble is logged once a minute at most.
  */
 import { createHash } from 'node:crypto';
-import type { ErrorClass } from '../../providers/types.js';
 import { CLOSED, type BreakerPolicy, type BreakerSnapshot, type BreakerState, type BreakerStore } from '../../stores/breaker-store.js';
 import { modelOf, record, type AttemptCall, type RunContext } from '../context.js';
 import type { EngineEvents } from '../events.js';
-import type { Outcome } from '../outcome.js';
+import type { Failure, Outcome } from '../outcome.js';
 
-/** Failures that say something about the target's health (not about the request). */
-const COUNTED: ReadonlySet<ErrorClass> = new Set<ErrorClass>(['rate_limit', 'server', 'timeout', 'network', 'invalid_response', 'stream_interrupted', 'auth']);
-
-/** True when a failure of this class counts against the target's breaker. */
-export function countsAgainstBreaker(errorClass: ErrorClass): boolean {
-  return COUNTED.has(errorClass);
+/**
+ * Failures that say something about the provider's health, not about the request: an upstream
+ * 5xx or 429, a network error or a broken stream, and a timeout no shorter than the host's own
+ * (a client's `request_timeout: 1` times out on any provider). Rejections of the request (4xx),
+ * auth failures (the key is the config's), garbage answers and the router's own limits never
+ * count, so one client cannot open a breaker that every client shares.
+ */
+export function countsAgainstBreaker(failure: Failure, timeoutMs: number, hostTimeoutMs: number): boolean {
+  if (failure.local === true) return false;
+  switch (failure.errorClass) {
+    case 'rate_limit':
+    case 'server':
+      return failure.status === 429 || failure.status >= 500;
+    case 'network':
+    case 'stream_interrupted':
+      return true;
+    case 'timeout':
+      return timeoutMs >= hostTimeoutMs;
+    default:
+      return false;
+  }
 }
 
 /**
@@ -28,9 +42,10 @@ export function countsAgainstBreaker(errorClass: ErrorClass): boolean {
  * (a short hash of base URL and key, never the key itself), so two OpenAI accounts in one chain
  * have a breaker each. Stable across instances, for a shared store.
  */
-export function breakerKey(provider: string, model: string | undefined, endpoint: string, baseURL?: string, apiKey?: string): string {
+export function breakerKey(provider: string, model: string | undefined, endpoint: string, baseURL?: string, apiKey?: string, scope?: string): string {
   const account = createHash('sha256').update(`${baseURL ?? ''}\n${apiKey ?? ''}`).digest('hex').slice(0, 10);
-  return `${provider}|${model ?? '-'}|${endpoint}|${account}`;
+  const key = `${provider}|${model ?? '-'}|${endpoint}|${account}`;
+  return scope === undefined ? key : `${key}|${scope}`;
 }
 
 /** What the engine may do with a target now. */
@@ -203,7 +218,7 @@ export async function breakerPolicy(call: AttemptCall, ctx: RunContext, next: (c
   if (!policy) return next(call);
   const { leaf } = call;
   const breakers = ctx.deps.breakers;
-  const key = breakerKey(leaf.target.provider, modelOf(call.body), ctx.input.endpoint, leaf.target.baseURL, leaf.target.apiKey);
+  const key = breakerKey(leaf.target.provider, modelOf(call.body), ctx.input.endpoint, leaf.target.baseURL, leaf.target.apiKey, policy.scope);
   if (call.force && call.retry === 0) {
     call.probe = true;
   } else {
@@ -220,7 +235,7 @@ export async function breakerPolicy(call: AttemptCall, ctx: RunContext, next: (c
     call.probe = decision === 'probe';
   }
   const outcome = await next(call);
-  if (outcome.kind === 'failure') breakers.report(key, policy, countsAgainstBreaker(outcome.errorClass), call.probe);
+  if (outcome.kind === 'failure') breakers.report(key, policy, countsAgainstBreaker(outcome, call.timeoutMs, ctx.plan.trusted ? leaf.requestTimeout : ctx.deps.hostRequestTimeout), call.probe);
   else if (outcome.ok) breakers.report(key, policy, false, call.probe);
   else if (call.probe) breakers.release(key); // a probe nobody waited for tells nothing
   return outcome;

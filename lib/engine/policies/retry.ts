@@ -18,15 +18,18 @@ export const BACKOFF_CAP_MS = 8_000;
 /** True when the failure may be retried on the same target under `policy`. */
 export function isRetryable(failure: Failure, policy: RetryPolicy): boolean {
   // A timeout (an idle stream included) is never retried on the same target: fail over instead.
-  if (failure.errorClass === 'timeout' || failure.timedOut === true) return false;
+  if (failure.errorClass === 'timeout' || failure.timedOut === true || failure.local === true) return false;
   if (failure.errorClass === 'network') return true;
   // A 4xx other than 429 (and 408, a timeout) says the request itself is wrong for this target.
   if (failure.status >= 400 && failure.status < 500 && failure.status !== 429) return false;
   return matchesStatus(failure.status, policy.onStatusCodes ?? DEFAULT_RETRY_CODES);
 }
 
-/** The shortest wait between two tries of one target: full jitter may draw ~0, never a tight loop. */
-export const BACKOFF_MIN_MS = 10;
+/**
+ * The shortest wait between two tries of one target, whatever the jitter draws or the upstream
+ * asks (`retry-after-ms: 0`): never a tight loop.
+ */
+export const BACKOFF_MIN_MS = 50;
 
 /**
  * Exponential backoff with full jitter: a random wait in [0, min(cap, base * 2^retry)), raised
@@ -84,7 +87,7 @@ export async function retryPolicy(call: AttemptCall, ctx: RunContext, next: (cal
     // A probe decides the breaker by itself: it is not retried.
     if (call.probe || call.retry >= policy.attempts || !isRetryable(outcome, policy)) return outcome;
     const asked = policy.useRetryAfterHeader ? outcome.retryAfterMs : undefined;
-    const wait = asked ?? backoffMs(call.retry);
+    const wait = Math.max(BACKOFF_MIN_MS, asked ?? backoffMs(call.retry));
     if (wait > ctx.deps.maxRetryAfterMs || wait >= ctx.totalBy - Date.now()) return outcome;
     if (!(await sleep(wait, ctx.signal))) return cancelled(ctx, call.leaf);
     call.retry += 1;

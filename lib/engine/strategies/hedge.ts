@@ -12,6 +12,8 @@ import { announceFallback, finalFailure, shouldFailOver, type RunNode } from './
 
 /** How long a won race waits for its aborted losers to record themselves. */
 const LOSER_SETTLE_MS = 50;
+/** Most branches one hedged strategy runs at once, however small hedge_after_ms is. */
+export const MAX_HEDGES_IN_FLIGHT = 3;
 
 type Settled = { readonly index: number; readonly outcome?: Outcome; readonly error?: unknown };
 
@@ -61,7 +63,8 @@ export async function runHedged(group: PlanGroup, delayMs: number, ctx: RunConte
     ]);
     clearTimeout(timer);
   };
-  const canStart = (): boolean => next < children.length && decisive === undefined && !ctx.signal.aborted;
+  const canStart = (): boolean =>
+    next < children.length && decisive === undefined && !ctx.signal.aborted && inflight.size < MAX_HEDGES_IN_FLIGHT && !ctx.budget.cut;
 
   start();
   while (inflight.size > 0) {

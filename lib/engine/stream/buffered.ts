@@ -19,6 +19,13 @@ export async function readBuffered(a: Attempt, reader: UpstreamReader, held: Uni
   const ttft = { ttftMs: committed.ttftMs! };
   a.watchdog.idle(leaf.streamIdleTimeout, ctx.totalBy);
   let graced = false;
+  // What the held answer weighs, against the router's buffer budget (options.maxBufferedBytes).
+  const budget = ctx.deps.budget;
+  let taken = 0;
+  const giveBack = (): void => {
+    budget.give(taken);
+    taken = 0;
+  };
   try {
     for (;;) {
       if (!graced && reader.finishedAll) {
@@ -29,10 +36,19 @@ export async function readBuffered(a: Attempt, reader: UpstreamReader, held: Uni
       const chunk = await reader.read();
       if (chunk === null) break;
       held.push(chunk);
+      const more = reader.bytes - taken;
+      if (more > 0 && !budget.take(more)) {
+        reader.abort();
+        giveBack();
+        const f = failure('overloaded', 'server', 'the router holds as many upstream bytes as it may (maxBufferedBytes); try again shortly', at, { local: true });
+        return endWithFailure(a, f, { ...ttft, ...notesOf(reader) });
+      }
+      taken += Math.max(0, more);
     }
   } catch (err) {
     // A usage chunk that never came after the finish_reason does not make the answer broken.
     if (!reader.finishedAll) {
+      giveBack();
       reader.abort();
       if (abandoned(a)) return endCancelled(a, { ...ttft, ...notesOf(reader) });
       const expiry = (err as { expiry?: unknown } | undefined)?.expiry;
@@ -41,12 +57,13 @@ export async function readBuffered(a: Attempt, reader: UpstreamReader, held: Uni
           ? failure('total_timeout', 'timeout', `the total_timeout ran out while ${leaf.target.provider} was still streaming (buffered)`, at, { timedOut: true })
           : expiry === 'idle'
             ? failure('stream_interrupted', 'stream_interrupted', `${leaf.target.provider} stream stalled for more than ${leaf.streamIdleTimeout} ms`, at, { timedOut: true })
-            : streamFailure(leaf, err, a.call.timeoutMs);
+            : streamFailure(leaf, err, a.call.timeoutMs, a.credentials);
       return endWithFailure(a, f, { ...ttft, ...notesOf(reader) });
     }
   }
   if (!reader.upstreamEnded) reader.abort();
   if (!reader.finishedAll) {
+    giveBack();
     return endWithFailure(a, failure('stream_interrupted', 'stream_interrupted', `${leaf.target.provider} stream ended before the answer was complete`, at), { ...ttft, ...notesOf(reader) });
   }
   a.release();
@@ -58,7 +75,10 @@ export async function readBuffered(a: Attempt, reader: UpstreamReader, held: Uni
   const events = ctx.deps.events;
   if (events.has('stream:commit')) events.emit('stream:commit', { requestId: ctx.input.requestId, traceId: ctx.input.traceId, path: leaf.path, provider: leaf.target.provider, ttftMs: committed.ttftMs! });
   const servedBy = { path: leaf.path, provider: leaf.target.provider, ...(committed.model ? { model: committed.model } : {}) };
-  return new BufferedHandle(held, servedBy, (end) => announceStreamEnd(ctx, servedBy, end));
+  return new BufferedHandle(held, servedBy, (end) => {
+    giveBack();
+    announceStreamEnd(ctx, servedBy, end);
+  });
 }
 
 /** A complete answer held in memory. */

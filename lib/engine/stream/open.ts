@@ -43,7 +43,7 @@ export async function streamAttempt(a: Attempt, upstream: UpstreamRequest, optio
     } catch {
       // keep the text
     }
-    return endWithFailure(a, failureFromReply(leaf, adapter, opened.reply, json));
+    return endWithFailure(a, failureFromReply(leaf, adapter, opened.reply, json, a.credentials));
   }
   if (abandoned(a) || !decoder.contentType.test(opened.headers['content-type'] ?? '')) {
     opened.body.destroy();
@@ -82,7 +82,7 @@ export async function streamAttempt(a: Attempt, upstream: UpstreamRequest, optio
   } catch (err) {
     reader.abort();
     if (abandoned(a)) return endCancelled(a, notesOf(reader));
-    return endWithFailure(a, streamFailure(leaf, err, a.call.timeoutMs), notesOf(reader));
+    return endWithFailure(a, streamFailure(leaf, err, a.call.timeoutMs, a.credentials), notesOf(reader));
   }
   const ttftMs = Date.now() - a.startedAt;
   const model = held.map((c) => c.model).find((m): m is string => typeof m === 'string') ?? a.model;

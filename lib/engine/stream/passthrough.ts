@@ -8,6 +8,7 @@ import type { JsonObject, UnifiedChunk } from '../../providers/types.js';
 import { abandoned, recordUsage, type Attempt } from '../attempt.js';
 import { announce, announceStreamEnd, cancelReasonOf } from '../context.js';
 import { failure, type Failure, type MutableRecord, type StreamHandle, type StreamStep, type StreamSuccess } from '../outcome.js';
+import { maskCredentials } from '../reply.js';
 import { POST_FINISH_GRACE_MS, notesOf, type UpstreamReader } from './reader.js';
 
 /** Finds a target to continue a broken answer from `text`; undefined when none can. */
@@ -78,7 +79,7 @@ export class PassthroughHandle implements StreamHandle {
   private describe(err: unknown): string {
     const expiry = (err as { expiry?: unknown } | undefined)?.expiry;
     if (expiry !== undefined) return `${this.own.provider} stream stalled for more than ${this.a.call.leaf.streamIdleTimeout} ms`;
-    return `${this.own.provider} stream broke: ${err instanceof Error ? err.message : String(err)}`;
+    return maskCredentials(`${this.own.provider} stream broke: ${err instanceof Error ? err.message : String(err)}`, this.a.credentials);
   }
 
   /** Completes the attempt's record: a success without argument, else the failure. */

@@ -60,6 +60,8 @@ export class UpstreamReader {
   text: string;
   toolCallsSeen = false;
   malformed = 0;
+  /** Bytes of event data read so far (what a buffered stream holds, roughly). */
+  bytes = 0;
 
   constructor(
     private readonly body: Readable,
@@ -127,7 +129,9 @@ export class UpstreamReader {
     }
     if (signal.aborted) throw signal.reason;
     this.o.watchdog.touch();
-    return result.done ? null : result.value;
+    if (result.done) return null;
+    this.bytes += result.value.data.length;
+    return result.value;
   }
 
   /** Notes what a chunk says; false for chunks not worth forwarding (Azure's filter-only events). */

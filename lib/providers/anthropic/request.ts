@@ -6,7 +6,7 @@
  * unsupported role) is a `RequestError` 400 `invalid_parameter` whose `param` names the field.
  */
 import { RequestError } from '../../errors.js';
-import { isObject } from '../openai-compatible.js';
+import { isObject, trimTrailingSlashes } from '../openai-compatible.js';
 import type { JsonObject, ResolvedTarget, UnifiedRequest, UpstreamRequest } from '../types.js';
 
 const DEFAULT_BASE_URL = 'https://api.anthropic.com/v1';
@@ -132,23 +132,41 @@ function toolResultBlock(msg: JsonObject, i: number): Block {
   return block;
 }
 
+/** Appends content (a string, as one text block unless empty, or blocks) to `target`. */
+function appendBlocks(target: Block[], content: string | Block[]): void {
+  if (typeof content === 'string') {
+    if (content !== '') target.push({ type: 'text', text: content });
+    return;
+  }
+  // A loop, not push(...content): spreading a huge array as arguments overflows the stack.
+  for (const block of content) target.push(block);
+}
+
 /** Translates OpenAI `messages` into Anthropic `system` and alternating `messages`. */
 function translateMessages(messages: unknown[]): { system?: string; messages: AnthropicMessage[] } {
   const systemParts: string[] = [];
   let hasSystem = false;
   const out: AnthropicMessage[] = [];
+  // The content of the last message of `out` once something was merged into it: an array of our
+  // own that later merges append to in place, so a run of N same-role messages costs O(N) (a
+  // fresh copy per merge made it O(N²): 40,000 short messages froze the process for seconds).
+  let merged: Block[] | undefined;
 
   const push = (role: AnthropicMessage['role'], content: string | Block[]): void => {
     const last = out[out.length - 1];
     if (last && last.role === role) {
       // Anthropic requires user/assistant alternation: merge consecutive same-role messages.
-      const asBlocks = (c: string | Block[]): Block[] =>
-        typeof c === 'string' ? (c === '' ? [] : [{ type: 'text', text: c }]) : c;
-      last.content = [...asBlocks(last.content), ...asBlocks(content)];
+      if (merged === undefined) {
+        merged = [];
+        appendBlocks(merged, last.content);
+        last.content = merged;
+      }
+      appendBlocks(merged, content);
       return;
     }
     if (Array.isArray(content) && content.length === 0) return;
     out.push({ role, content });
+    merged = undefined;
   };
 
   messages.forEach((msg, i) => {
@@ -277,6 +295,6 @@ export function buildHeaders(target: ResolvedTarget): Record<string, string> {
 
 /** The Messages API request for one OpenAI-format chat request. */
 export function buildAnthropicRequest(req: UnifiedRequest, target: ResolvedTarget): UpstreamRequest {
-  const base = (target.baseURL || DEFAULT_BASE_URL).replace(/\/+$/, '');
+  const base = trimTrailingSlashes(target.baseURL || DEFAULT_BASE_URL);
   return { url: `${base}/messages`, method: 'POST', headers: buildHeaders(target), body: translateBody(req.body) };
 }
