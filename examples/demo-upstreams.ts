@@ -1,6 +1,7 @@
 /**
- * Local demo upstreams for `npm start` without provider keys: one node:http server on
- * 127.0.0.1 that plays three providers by path prefix.
+ * Local demo upstreams for `npm start` (the providers whose key is not set, and the rate-limited
+ * OpenAI its self-test starts with) and the other examples: one node:http server on 127.0.0.1
+ * that plays three providers by path prefix.
  *
  *   /openai/v1/...     an OpenAI that is rate limited (429) on every call, so fallbacks show
  *   /azure/openai/...  an Azure OpenAI deployment that answers

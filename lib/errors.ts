@@ -23,7 +23,7 @@ export const ERROR_CODES = {
   not_found: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   // the config
-  no_config: { status: 400, type: 'invalid_request_error' },
+  missing_config: { status: 400, type: 'invalid_request_error' },
   invalid_config: { status: 400, type: 'invalid_request_error' },
   invalid_config_json: { status: 400, type: 'invalid_request_error' },
   config_too_large: { status: 400, type: 'invalid_request_error' },
@@ -46,7 +46,6 @@ export const ERROR_CODES = {
   invalid_upstream_response: { status: 502, type: 'server_error' },
   stream_interrupted: { status: 502, type: 'server_error' },
   upstream_stream_error: { status: 500, type: 'server_error' },
-  attempt_limit_reached: { status: 502, type: 'server_error' },
   overloaded: { status: 503, type: 'server_error' },
   // attempts nobody waits for any more
   client_disconnected: { status: 499, type: 'client_error' },
@@ -152,6 +151,30 @@ export class ConfigError extends FallbackRouterError {
 export class RequestError extends FallbackRouterError {
   static override readonly kind: string = 'RequestError';
   override readonly name = 'RequestError';
+}
+
+/**
+ * Every target failed (or a failure must not fail over): what `options.onError` receives for
+ * such a request, with the upstream's status, message, code and `provider` kept.
+ */
+export class UpstreamError extends FallbackRouterError {
+  static override readonly kind: string = 'UpstreamError';
+  override readonly name = 'UpstreamError';
+  constructor(
+    message: string,
+    status: number,
+    code: string,
+    type: string,
+    param: string | null,
+    /** The provider whose failure the client gets. */
+    readonly provider: string,
+    /** Its error class (`rate_limit`, `server`, `timeout`, ...). */
+    readonly errorClass: ErrorClass,
+    /** The target path that failed, e.g. `config.targets[1]`. */
+    readonly path: string,
+  ) {
+    super(message, status, code, type, param);
+  }
 }
 
 /** The router's own options are invalid: thrown by `createFallbackRouter` at construction. */

@@ -1,5 +1,36 @@
 export { createFallbackRouter } from './router.js';
-export type { RouterOptions, ProviderOptions, VirtualKeyOptions, Config, DefaultsOptions, ShouldFallback, LogsOptions, HooksOptions } from './options.js';
+export type { RouterOptions, DefaultsOptions, ShouldFallback, LogsOptions, HooksOptions } from './options.js';
+export type {
+  Config,
+  ProviderTargetConfig,
+  VirtualKeyTargetConfig,
+  StrategyNodeConfig,
+  LegacyNodeConfig,
+  StrategyConfig,
+  RetryConfig,
+  CbConfig,
+  StrategyMode,
+  StreamMode,
+  StreamRecovery,
+  StatusCode,
+  OpenAISettings,
+  AzureOpenAISettings,
+  AnthropicSettings,
+  BuiltinProviderSettings,
+  SnakeToCamel,
+  WithCamelKeys,
+} from './config/types.js';
+export type {
+  ProviderOptions,
+  ProvidersOptions,
+  BuiltinProvidersOptions,
+  BaseProviderOptions,
+  OpenAIProviderOptions,
+  AzureOpenAIProviderOptions,
+  AnthropicProviderOptions,
+  OpenAICompatibleProviderOptions,
+  VirtualKeyOptions,
+} from './config/provider-options.js';
 export type { Trace, AttemptTrace, TraceUsage, TraceQuery, TraceStore, FallbackInfo } from './trace/types.js';
 export { MemoryTraceStore, traceMatches, type MemoryTraceStoreOptions } from './trace/memory-store.js';
 export type {
@@ -36,6 +67,7 @@ export {
   OptionsError,
   InvalidUpstreamResponse,
   UpstreamStreamError,
+  UpstreamError,
   ERROR_CODES,
   type ErrorCode,
   type OpenAIErrorBody,

@@ -54,13 +54,22 @@ export const optionsSchema = Joi.object({
   auth: Joi.alternatives(fn, Joi.object({ apiKeys: Joi.array().items(Joi.string().min(1)).min(1).required() })),
   maxRetryAfterMs: Joi.number().integer().min(0).max(3_600_000),
   maxAttemptsPerRequest: Joi.number().integer().min(1).max(100),
+  onError: fn,
   maxBufferedBytes: Joi.number().integer().min(1024),
   logger: Joi.object({ warn: fn.required(), error: fn.required() }).unknown(true),
   logs: Joi.object({ enabled: Joi.boolean(), captureBodies: Joi.boolean(), maxTraces: Joi.number().integer().min(1), maxBytes: Joi.number().integer().min(1024) }),
-  pricing: Joi.object().pattern(
-    Joi.string(),
-    Joi.object({ input: Joi.number().min(0).required(), output: Joi.number().min(0).required() }),
-  ),
+  // A table of USD per million tokens, or a function (provider, model) => price | undefined.
+  pricing: Joi.alternatives().conditional(Joi.function(), {
+    then: fn,
+    otherwise: Joi.object()
+      .pattern(
+        Joi.string().min(1),
+        Joi.object({ input: Joi.number().min(0).required(), output: Joi.number().min(0).required() }).messages({
+          'object.base': '{{#label}} must be an object with input and output (USD per million tokens)',
+        }),
+      )
+      .messages({ 'object.base': '{{#label}} must be a table of prices or a function (provider, model) => price' }),
+  }),
   circuitBreaker: Joi.alternatives(
     Joi.boolean().valid(false),
     Joi.object({
@@ -88,7 +97,7 @@ export const OPTION_EXAMPLES: Readonly<Record<string, string>> = {
   logs: 'logs: { enabled: true, captureBodies: false, maxTraces: 1000, maxBytes: 50 * 1024 * 1024 }',
   maxAttemptsPerRequest: 'maxAttemptsPerRequest: 10',
   maxBufferedBytes: 'maxBufferedBytes: 256 * 1024 * 1024',
-  pricing: "pricing: { 'openai/gpt-4o': { input: 2.5, output: 10 } }",
+  pricing: "pricing: { 'openai/gpt-4o': { input: 2.5, output: 10 } } (or a function (provider, model) => ({ input, output }) | undefined)",
   hooks: 'hooks: { onAttempt: (record) => {}, onFallback: (info) => {}, onTrace: (trace) => {}, onBreakerStateChange: (change) => {} }',
   breakerStore: 'breakerStore: new MemoryBreakerStore() (a store with acquire(key, policy, now) and record(key, policy, result, now))',
   traceStore: 'traceStore: { record(trace) {}, get(traceId) {}, list(query) { return []; } }',

@@ -2,14 +2,15 @@
  * The public router options, documented with their defaults, and their parsing into the private
  * Settings object the rest of the code reads. Broken options throw at construction.
  */
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { AttemptContext, AttemptOutcome } from './engine/plan.js';
 import type { AttemptRecord } from './engine/outcome.js';
 import type { EngineEventMap } from './engine/events.js';
+import type { PricingFunction } from './trace/pricing.js';
 import type { FallbackInfo, Trace, TraceStore } from './trace/types.js';
 import { BREAKER_DEFAULTS, type BreakerConfig, type BreakerStore } from './stores/breaker-store.js';
 import { MemoryBreakerStore } from './stores/memory-breaker-store.js';
-import { OptionsError } from './errors.js';
+import { OptionsError, type FallbackRouterError } from './errors.js';
 import { OPTION_EXAMPLES, optionsSchema } from './options-schema.js';
 import { parseHttpUrl } from './config/host.js';
 import { validateConfig, type ConfigNode } from './config/normalise.js';
@@ -19,39 +20,20 @@ import { NO_VALUE_MESSAGES } from './config/schema.js';
 import { parseProviderOptions } from './config/settings.js';
 import { canonicalProvider, builtinAdapters } from './providers/registry.js';
 import type { ProviderAdapter } from './providers/types.js';
+import type { Config } from './config/types.js';
+import type { ProvidersOptions, VirtualKeyOptions } from './config/provider-options.js';
 
-/**
- * Server-side settings for one provider. Any other key is a setting of the provider, in camelCase
- * or snake_case: it must be one its adapter declares in `settings` (e.g. Azure `resourceName`,
- * Anthropic `anthropicVersion`, OpenAI `organization`), or construction throws.
- */
-export interface ProviderOptions {
-  /** The provider API key sent upstream. Never logged or returned. */
-  apiKey?: string;
-  /** Replaces the provider's default API base, version path included (e.g. `http://127.0.0.1:8080/v1`). */
-  baseURL?: string;
-  /** Extra headers sent upstream with every request to this provider. */
-  headers?: Record<string, string>;
-  /** Azure: the resource name (`https://{resourceName}.openai.azure.com`). */
-  resourceName?: string;
-  /** Azure: the deployment; defaults to the request's `model`. */
-  deploymentId?: string;
-  /** Azure: the `api-version`; @default '2024-10-21' */
-  apiVersion?: string;
-  /** Anthropic: the `anthropic-version` header; @default '2023-06-01' */
-  anthropicVersion?: string;
-  /** Other settings the provider's adapter declares (`ProviderAdapter.settings`). */
-  [setting: string]: unknown;
-}
-
-/** A virtual key: a server-side provider credential that clients name by id. */
-export interface VirtualKeyOptions extends ProviderOptions {
-  /** The provider this key belongs to. */
-  provider: string;
-}
-
-/** A request config (either form, snake_case or camelCase keys). */
-export type Config = Record<string, unknown>;
+export type { Config } from './config/types.js';
+export type {
+  ProviderOptions,
+  ProvidersOptions,
+  VirtualKeyOptions,
+  OpenAIProviderOptions,
+  AzureOpenAIProviderOptions,
+  AnthropicProviderOptions,
+  OpenAICompatibleProviderOptions,
+  BaseProviderOptions,
+} from './config/provider-options.js';
 
 /** Router-wide defaults, overridden by configs and request headers. */
 export interface DefaultsOptions {
@@ -72,8 +54,12 @@ export type ShouldFallback = (outcome: AttemptOutcome, ctx: AttemptContext) => b
 
 /** Options of {@link createFallbackRouter}. Every option is optional. */
 export interface RouterOptions {
-  /** Server-side credentials and settings per provider name. @default {} */
-  providers?: Record<string, ProviderOptions>;
+  /**
+   * Server-side credentials and settings per provider name: a built-in provider takes its own
+   * settings (e.g. Azure `resourceName`, Anthropic `anthropicVersion`, OpenAI `organization`), a
+   * custom adapter's name any setting its adapter declares. @default {}
+   */
+  providers?: ProvidersOptions;
   /** Virtual keys by id: `{ provider, apiKey, ...settings }`. @default {} */
   virtualKeys?: Record<string, VirtualKeyOptions>;
   /** Saved configs by id, usable as `x-portkey-config: <id>` or body `config: "<id>"`. @default {} */
@@ -114,14 +100,39 @@ export interface RouterOptions {
   maxBufferedBytes?: number;
   /** Where warnings and errors go. @default console */
   logger?: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
+  /**
+   * Customises error answers: called with the error (a `FallbackRouterError`: its `status`, `code`,
+   * `type`, `param`; an `UpstreamError` when every target failed, with `provider`) instead of the
+   * default OpenAI-format body. Answer synchronously on `res`; if it throws or leaves `res`
+   * unanswered, the default answer goes out. An unexpected error reaches it as a 500
+   * `internal_error` whose `cause` is the original, and is logged with its stack either way.
+   * @default none (OpenAI-format error bodies)
+   */
+  onError?: (err: FallbackRouterError, req: Request, res: Response) => void;
   /** Traces and the logs routes. @default { enabled: true, captureBodies: false, maxTraces: 1000 } */
   logs?: LogsOptions;
   /**
-   * USD per million tokens, by `provider/model` (e.g. `openai/gpt-4o`) or `model` (e.g.
-   * `gpt-4o`), looked up in that order with the model that served (or was asked for). Attempts
-   * whose model has no price have no `costUsd` and add nothing to the trace's total. @default {}
+   * Prices for the traces' cost estimates, in USD per million tokens: a table by `provider/model`
+   * (e.g. `openai/gpt-4o`) or `model` (e.g. `gpt-4o`), or a function `(provider, model) => ({
+   * input, output }) | undefined`.
+   *
+   * A table key prices the model of that name and its dated snapshots and variants: `gpt-4o`
+   * prices `gpt-4o-2024-08-06` (a prefix ends at `-`, `:`, `@` or `.`, so `gpt-4` never prices
+   * `gpt-4o`); the longest key wins, so list a variant priced differently beside its family
+   * (`gpt-4o-mini` beside `gpt-4o`); at the same length `provider/model` wins over `model`.
+   * Provider aliases (`azure_openai/...`) and case do not matter. A model named with a provider
+   * prefix (`openai/gpt-4o` from OpenRouter, `models/gemini-1.5-pro`, Bedrock's
+   * `us.anthropic.claude-...`) is tried without it when nothing matches it as is. The model that
+   * served is looked up first, then the model that was asked for. A function is called with the
+   * canonical provider name and the model as the provider named it (then without its prefixes,
+   * then the one asked for); its answer is cached per provider and model.
+   *
+   * An attempt that was billed but has no price is `unpriced` in its trace (no `costUsd`, never a
+   * false 0), counted in `totals.unpricedAttempts`, and its provider/model is named once through
+   * `logger.warn` (at most 100 models per router). There is no warning without this option (or
+   * with an empty table): not pricing at all is a choice. @default {} (no prices; no warnings)
    */
-  pricing?: Record<string, { input: number; output: number }>;
+  pricing?: Record<string, { input: number; output: number }> | PricingFunction;
   /**
    * A circuit breaker per target (provider + model + endpoint), for every strategy; a strategy's
    * `cb_config` sets one for its own targets. Fields left out take the defaults
@@ -202,12 +213,13 @@ export interface Settings {
   allowCustomHost: boolean;
   customHostAllowlist: Set<string>;
   auth?: RouterOptions['auth'];
+  onError?: RouterOptions['onError'];
   maxRetryAfterMs: number;
   maxAttemptsPerRequest: number;
   maxBufferedBytes: number;
   logger: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
   logs: { enabled: boolean; captureBodies: boolean; maxTraces: number; maxBytes: number };
-  pricing: Record<string, { input: number; output: number }>;
+  pricing: Record<string, { input: number; output: number }> | PricingFunction;
   hooks: HooksOptions;
   traceStore?: TraceStore;
   /** The router-wide breaker, when options.circuitBreaker sets one. */
@@ -244,7 +256,12 @@ function parseOptionsUnredacted(options: RouterOptions): Settings {
         'A BreakerStore now has atomic acquire(key, policy, now) and record(key, policy, result, now); see MemoryBreakerStore.',
     );
   }
-  const { error } = optionsSchema.validate(options, { abortEarly: true, errors: { wrap: { label: false } }, messages: NO_VALUE_MESSAGES });
+  const { error } = optionsSchema.validate(options, {
+    abortEarly: true,
+    errors: { wrap: { label: false } },
+    // An array item that is undefined is, in practice, an unset environment variable.
+    messages: { ...NO_VALUE_MESSAGES, 'array.sparse': '{{#label}} is missing (undefined; an unset environment variable?)' },
+  });
   if (error) {
     const detail = error.details[0];
     const top = String(detail?.path[0] ?? '');
@@ -329,7 +346,7 @@ function parseOptionsUnredacted(options: RouterOptions): Settings {
       maxTraces: options.logs?.maxTraces ?? 1000,
       maxBytes: options.logs?.maxBytes ?? 50 * 1024 * 1024,
     },
-    pricing: { ...(options.pricing ?? {}) },
+    pricing: typeof options.pricing === 'function' ? options.pricing : { ...(options.pricing ?? {}) },
     hooks: { ...(options.hooks ?? {}) },
     breakerStore: options.breakerStore ?? new MemoryBreakerStore(),
   };
@@ -338,6 +355,7 @@ function parseOptionsUnredacted(options: RouterOptions): Settings {
   if (options.defaultConfig) settings.defaultConfig = validateOptionConfig(options.defaultConfig, 'options.defaultConfig');
   if (options.shouldFallback) settings.shouldFallback = options.shouldFallback;
   if (options.auth) settings.auth = options.auth;
+  if (options.onError) settings.onError = options.onError;
   return settings;
 }
 

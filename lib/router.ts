@@ -6,11 +6,11 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ConfigSelector } from './config/source.js';
 import { createEngine } from './engine/create.js';
-import { errorBody } from './errors.js';
+import { RequestError } from './errors.js';
 import { completionHandler, type Route } from './edge/handler.js';
 import { mountHealth } from './edge/health.js';
 import { afterBody, authenticator, bodyParser, mapParserError } from './edge/request.js';
-import { sendError, sendJson } from './edge/respond.js';
+import { answerError } from './edge/respond.js';
 import { parseOptions, type RouterOptions } from './options.js';
 import { MemoryTraceStore } from './trace/memory-store.js';
 import { createLogsRouter } from './trace/logs-routes.js';
@@ -25,6 +25,22 @@ const ROUTES: Readonly<Record<string, Route>> = {
   '/complete': { endpoint: 'completion', legacy: true },
   '/embed': { endpoint: 'embedding', legacy: true },
 };
+
+/** One warning at start-up when, without options.auth, anyone can spend the keys or read the traces. */
+function warnIfOpen(settings: ReturnType<typeof parseOptions>): void {
+  if (settings.auth) return;
+  const open: string[] = [];
+  if ([...settings.providers.values(), ...settings.virtualKeys.values()].some((p) => p.apiKey)) {
+    open.push('it holds server-side provider keys: anyone who can reach it can spend them');
+  }
+  if (settings.logs.enabled) {
+    open.push('GET /logs, /logs/:traceId and /logs/ui answer anyone with every trace (and /health with breaker state)');
+  }
+  if (open.length === 0) return;
+  settings.logger.warn(
+    `express-llm-fallback: the router has no auth option, and ${open.join('; and ')}. Set options.auth (or logs: { enabled: false } to remove the logs routes).`,
+  );
+}
 
 /**
  * Creates the router. Mount it anywhere: `app.use('/v1', createFallbackRouter(options))`.
@@ -43,12 +59,7 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
     logger: settings.logger,
   });
   recorder.attach(engine.events);
-  const hasServerKeys = [...settings.providers.values(), ...settings.virtualKeys.values()].some((p) => p.apiKey);
-  if (hasServerKeys && !settings.auth) {
-    settings.logger.warn(
-      'express-llm-fallback: the router holds server-side provider keys but has no auth option: anyone who can reach it can spend them. Set options.auth.',
-    );
-  }
+  warnIfOpen(settings);
 
   const router = express.Router();
   const authenticate = authenticator(settings);
@@ -57,7 +68,7 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
     router.post(path, authenticate, parseBody, completionHandler(route, settings, selector, engine));
     router.all(path, (req, res) => {
       res.setHeader('allow', 'POST');
-      sendJson(res, 405, errorBody(`${req.method} is not allowed on ${req.baseUrl}${path}; use POST.`, 'invalid_request_error', 'method_not_allowed'));
+      answerError(req, res, new RequestError(`${req.method} is not allowed on ${req.baseUrl}${path}; use POST.`, 405, 'method_not_allowed'), settings);
     });
   }
   mountHealth(router, authenticate, engine.breakers, settings);
@@ -72,14 +83,14 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
       next();
       return;
     }
-    sendJson(res, 404, errorBody(`Unknown path ${req.method} ${req.baseUrl}${req.path}.`, 'invalid_request_error', 'not_found'));
+    answerError(req, res, new RequestError(`Unknown path ${req.method} ${req.baseUrl}${req.path}.`, 404, 'not_found'), settings);
   });
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
       next(err);
       return;
     }
-    afterBody(req, () => sendError(res, mapParserError(err), settings.logger));
+    afterBody(req, () => answerError(req, res, mapParserError(err), settings));
   });
   return router;
 }

@@ -15,7 +15,7 @@ import type { Settings } from '../options.js';
 import type { Endpoint, JsonObject } from '../providers/types.js';
 import { pumpStream, type StreamEnd } from '../transport/sse-writer.js';
 import { headerValue, isPlainObject, millisHeader, streamModeHeader } from './request.js';
-import { failureBody, sendError, sendJson } from './respond.js';
+import { answerError, failureBody, sendJson, upstreamError } from './respond.js';
 
 const debug = createDebug('express-llm-fallback:router');
 
@@ -165,8 +165,9 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
         return;
       }
       const body = outcome.ok ? outcome.body : failureBody(outcome);
-      sendJson(res, outcome.status, body);
-      end({ ...base, status: outcome.status, outcome, ...capture, ...(settings.logs.captureBodies ? { responseBody: body } : {}) });
+      if (outcome.ok) sendJson(res, outcome.status, body);
+      else answerError(req, res, upstreamError(outcome), settings, () => sendJson(res, outcome.status, body));
+      end({ ...base, status: res.statusCode, outcome, ...capture, ...(settings.logs.captureBodies ? { responseBody: body } : {}) });
     } finally {
       res.off('close', onClose);
     }
@@ -186,6 +187,14 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
     res.setHeader(`${prefix}last-used-option-index`, outcome.path);
     res.setHeader(`${prefix}provider`, outcome.provider);
     res.setHeader(`${prefix}retry-attempt-count`, String(outcome.ok ? outcome.retries : Math.max(0, onPath - 1)));
+    if (outcome.ok) return;
+    // The router already retried or failed over: an SDK that retries the whole chain (the openai
+    // and portkey-ai SDKs do, twice, on 429/5xx) would only repeat it. They honour this header.
+    if (made > 1) res.setHeader('x-should-retry', 'false');
+    if (outcome.retryAfterMs !== undefined) {
+      res.setHeader('retry-after', String(Math.ceil(outcome.retryAfterMs / 1000)));
+      res.setHeader('retry-after-ms', String(outcome.retryAfterMs));
+    }
   }
 
   /** A request rejected before any attempt (invalid config, body field or header). */
@@ -216,7 +225,8 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
     res.setHeader(`${prefix}trace-id`, traceId);
     serve(req, res, requestId, traceId, startedAt).catch((err: unknown) => {
       const before = !res.headersSent;
-      sendError(res, err, settings.logger);
+      if (before) answerError(req, res, err, settings);
+      else res.end();
       if (before) rejected(req, res, requestId, traceId, startedAt, err);
     });
   };

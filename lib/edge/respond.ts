@@ -1,6 +1,7 @@
 /** Writing JSON answers and OpenAI-format errors on node's ServerResponse. */
 import type { ServerResponse } from 'node:http';
-import { errorBody, toOpenAIError, type OpenAIErrorBody } from '../errors.js';
+import type { Request, Response } from 'express';
+import { FallbackRouterError, UpstreamError, errorBody, toOpenAIError, type OpenAIErrorBody } from '../errors.js';
 import type { Failure } from '../engine/outcome.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -17,8 +18,42 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 export function sendError(res: ServerResponse, err: unknown, logger: { error: (...args: unknown[]) => void }): void {
   const { status, body } = toOpenAIError(err);
-  if (status >= 500) logger.error('express-llm-fallback: unexpected error:', err instanceof Error ? (err.stack ?? err.message) : err);
+  if (!(err instanceof FallbackRouterError)) logger.error('express-llm-fallback: unexpected error:', err instanceof Error ? (err.stack ?? err.message) : err);
   sendJson(res, status, body);
+}
+
+/** What answering an error needs from the router's settings. */
+export interface ErrorAnswering {
+  readonly logger: { error: (...args: unknown[]) => void };
+  readonly onError?: ((err: FallbackRouterError, req: Request, res: Response) => void) | undefined;
+}
+
+/** Any error as the FallbackRouterError options.onError receives (an unexpected one as a 500 with its cause). */
+function asRouterError(err: unknown): FallbackRouterError {
+  if (err instanceof FallbackRouterError) return err;
+  return new FallbackRouterError('Internal error in express-llm-fallback.', 500, 'internal_error', 'server_error', null, { cause: err });
+}
+
+/**
+ * Answers an error: through options.onError when the host set one and it answers, else with
+ * the default OpenAI-format body (`fallback`, or the error's own). Unexpected errors are logged
+ * with their stack either way.
+ */
+export function answerError(req: Request, res: Response, err: unknown, how: ErrorAnswering, fallback?: () => void): void {
+  if (how.onError) {
+    if (!(err instanceof FallbackRouterError)) how.logger.error('express-llm-fallback: unexpected error:', err instanceof Error ? (err.stack ?? err.message) : err);
+    try {
+      how.onError(asRouterError(err), req, res);
+    } catch (hookErr) {
+      how.logger.error('express-llm-fallback: options.onError threw; the default error answer goes out:', hookErr instanceof Error ? (hookErr.stack ?? hookErr.message) : hookErr);
+    }
+    if (res.headersSent || res.writableEnded) return;
+    if (fallback) fallback();
+    else sendJson(res, toOpenAIError(err).status, toOpenAIError(err).body);
+    return;
+  }
+  if (fallback) fallback();
+  else sendError(res, err, how.logger);
 }
 
 /** OpenAI error `type` for failures whose upstream gave none. */
@@ -32,6 +67,12 @@ const TYPE_OF_CLASS: Readonly<Record<string, string>> = {
   stream_interrupted: 'server_error',
   invalid_response: 'server_error',
 };
+
+/** A failed request's failure as the error options.onError receives. */
+export function upstreamError(failure: Failure): UpstreamError {
+  const body = failureBody(failure).error;
+  return new UpstreamError(body.message, failure.status, body.code ?? 'upstream_error', body.type, body.param, failure.provider, failure.errorClass, failure.path);
+}
 
 /** The client's error body for a failed request: the upstream message kept, the provider named. */
 export function failureBody(failure: Failure): OpenAIErrorBody {

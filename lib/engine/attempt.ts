@@ -53,7 +53,7 @@ export function openAttempt(call: AttemptCall, ctx: RunContext): Attempt {
   return {
     call,
     ctx,
-    request: { endpoint: input.endpoint, body: input.stream ? { ...call.body, stream: true } : call.body, stream: input.stream },
+    request: { endpoint: input.endpoint, body: input.stream ? streamBody(call) : call.body, stream: input.stream },
     controller,
     watchdog,
     startedAt,
@@ -69,6 +69,23 @@ export function openAttempt(call: AttemptCall, ctx: RunContext): Attempt {
   };
 }
 
+/** True when the client asked for a usage chunk at the end of its stream. */
+export function clientWantsUsage(body: Readonly<Record<string, unknown>>): boolean {
+  const options = body.stream_options;
+  return typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true;
+}
+
+/**
+ * A stream's upstream body: `stream: true`, and, for an upstream that reports usage only when
+ * asked, `stream_options.include_usage` (the reader removes it from the client's stream again).
+ */
+function streamBody(call: AttemptCall): Record<string, unknown> {
+  const body = call.body;
+  if (call.adapter.streamUsage !== 'on_request' || clientWantsUsage(body)) return { ...body, stream: true };
+  const options = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
+  return { ...body, stream: true, stream_options: { ...options, include_usage: true } };
+}
+
 /** The record of an attempt, as far as it went. */
 export function attemptRecord(a: Attempt, fields: Partial<MutableRecord> = {}): MutableRecord {
   const rec: MutableRecord = {
@@ -81,6 +98,7 @@ export function attemptRecord(a: Attempt, fields: Partial<MutableRecord> = {}): 
     ...fields,
   };
   if (a.notes.length > 0) rec.notes = [...a.notes];
+  if (a.model !== undefined && rec.model !== a.model) rec.requestedModel = a.model;
   return rec;
 }
 

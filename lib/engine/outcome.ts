@@ -103,7 +103,10 @@ export interface StreamHandle {
 export interface AttemptRecord {
   readonly path: string;
   readonly provider: string;
+  /** The model that served, as the provider named it (else the one asked for). */
   readonly model?: string;
+  /** The model the attempt asked for, when the provider named another (a dated snapshot). */
+  readonly requestedModel?: string;
   /** Upstream status, or the status the failure maps to; absent for skipped targets. */
   readonly status?: number;
   readonly errorClass?: string;

@@ -25,6 +25,7 @@ export const azureOpenAISettings = Joi.object({
 
 const base = openAICompatibleAdapter({
   name: 'azure-openai',
+  streamUsage: 'on_request',
   defaultBaseURL: '',
   settings: azureOpenAISettings,
   authHeaders: (key) => ({ 'api-key': key }),

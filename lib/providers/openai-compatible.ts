@@ -147,6 +147,8 @@ export interface OpenAICompatibleSpec {
   settingHeaders?: (settings: Readonly<Record<string, unknown>>) => Record<string, string>;
   /** Whether the provider can continue an assistant message. */
   supportsPrefill?: boolean;
+  /** How the provider reports stream usage (ProviderAdapter.streamUsage). @default unset */
+  streamUsage?: 'on_request' | 'always';
   /** False when the provider is reached without a key. @default true */
   requiresApiKey?: boolean;
   /**
@@ -168,6 +170,7 @@ export function openAICompatibleAdapter(spec: OpenAICompatibleSpec): OpenAICompa
     name: spec.name,
     endpoints: new Set(spec.endpoints ?? ['chat', 'completion', 'embedding']),
     supportsPrefill: spec.supportsPrefill ?? false,
+    ...(spec.streamUsage ? { streamUsage: spec.streamUsage } : {}),
     requiresApiKey: spec.requiresApiKey ?? true,
     ...(spec.settings ? { settings: spec.settings } : {}),
     buildRequest(req: UnifiedRequest, target: ResolvedTarget): UpstreamRequest {

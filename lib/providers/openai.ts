@@ -21,6 +21,7 @@ export const openaiSettings = Joi.object({
  */
 export const openaiAdapter = openAICompatibleAdapter({
   name: 'openai',
+  streamUsage: 'on_request',
   defaultBaseURL: 'https://api.openai.com/v1',
   settings: openaiSettings,
   settingHeaders: (settings) => {

@@ -180,6 +180,14 @@ export interface ProviderAdapter {
   /** False for providers reached without a key (a local Ollama); a target without one is then valid. @default true */
   readonly requiresApiKey?: boolean;
   /**
+   * How the upstream reports a stream's usage, so that every attempt's tokens and cost are
+   * recorded: `on_request`, only when asked with OpenAI's `stream_options: { include_usage: true }`
+   * (the router then asks on every stream); `always`, at the end of every stream (the router waits
+   * for it after the finish). Either way the client's stream carries usage only when the client
+   * asked for it. Unset: usage is recorded when the stream happens to carry it.
+   */
+  readonly streamUsage?: 'on_request' | 'always';
+  /**
    * This provider's own target settings, as a joi object schema over their snake_case names
    * (e.g. Azure `resource_name`, `deployment_id`, `api_version`). A config target, an
    * `options.providers` entry or a virtual key may set exactly these; they reach

@@ -5,9 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestSummary } from '../engine/events.js';
 import type { AttemptRecord } from '../engine/outcome.js';
-import { canonicalProvider } from '../providers/registry.js';
 import { MAX_TRACE_ATTEMPTS, captureBody, capTrace, fitTrace, keptRows } from './bounds.js';
+import { createPriceLookup, type Price, type PriceLookup } from './pricing.js';
 import type { AttemptTrace, Trace, TraceUsage } from './types.js';
+
+export { normalisePricing, type Pricing } from './pricing.js';
 
 /** What the router knows of a finished request (the `request:end` event), and its trace id. */
 export type TraceInput = RequestSummary & {
@@ -16,42 +18,91 @@ export type TraceInput = RequestSummary & {
   readonly requestId?: string;
 };
 
-/** USD per million tokens, by `provider/model` or `model`. */
-export type Pricing = Readonly<Record<string, { readonly input: number; readonly output: number }>>;
-
-/** The attempt fields the engine may add for streams. */
-type RecordWithStream = AttemptRecord & { readonly ttftMs?: number; readonly notes?: readonly string[] };
+/** The attempt fields the engine may add beside an {@link AttemptRecord}. */
+export type TraceAttemptInput = AttemptRecord & {
+  readonly ttftMs?: number;
+  readonly notes?: readonly string[];
+  /**
+   * The model the attempt asked for (after the target's override_params), when it differs from
+   * `model` (the one that served, as the provider named it): priced when `model` has no price.
+   */
+  readonly requestedModel?: string;
+};
 
 /** Rounds away binary noise (1e-10 USD is far below any price). */
 const roundUsd = (usd: number): number => Math.round(usd * 1e10) / 1e10;
 
-/** The pricing table with provider aliases (`azure_openai/...`) also under their canonical name. */
-export function normalisePricing(pricing: Pricing): Map<string, { input: number; output: number }> {
-  const out = new Map<string, { input: number; output: number }>(Object.entries(pricing));
-  for (const [key, price] of Object.entries(pricing)) {
-    const slash = key.indexOf('/');
-    if (slash <= 0) continue;
-    const canonical = `${canonicalProvider(key.slice(0, slash))}${key.slice(slash)}`;
-    if (!out.has(canonical)) out.set(canonical, price);
+/** A price lookup, or a table from {@link normalisePricing} (looked up the same way, without warnings). */
+export type Prices = PriceLookup | ReadonlyMap<string, Price>;
+
+const lookups = new WeakMap<ReadonlyMap<string, Price>, PriceLookup>();
+
+/** The lookup for `prices`: itself, or one made once per table. */
+function lookupOf(prices: Prices): PriceLookup {
+  if (!(prices instanceof Map)) return prices as PriceLookup;
+  const table = prices as ReadonlyMap<string, Price>;
+  let lookup = lookups.get(table);
+  if (!lookup) {
+    lookup = createPriceLookup(table);
+    lookups.set(table, lookup);
   }
-  return out;
+  return lookup;
+}
+
+/** What an attempt cost: `costUsd`, or `unpriced` when it was billed but its cost is unknown. */
+export interface AttemptPricing {
+  readonly costUsd?: number;
+  readonly unpriced?: true;
+  /** Why it is unpriced, for the attempt's notes, when it is not a missing price. */
+  readonly note?: string;
 }
 
 /**
- * Estimated cost of one attempt in USD: undefined for a skipped target; 0 when the provider
- * reported no usage (it billed nothing); undefined when there is usage but no price for
- * `provider/model` or `model`.
+ * Whether the provider produced tokens for the attempt (and so bills it): it answered, or its
+ * stream sent content (`ttftMs`) before it broke or stalled.
+ */
+const billed = (rec: Pick<TraceAttemptInput, 'status' | 'errorClass' | 'ttftMs'>): boolean =>
+  typeof rec.ttftMs === 'number' || (rec.errorClass === undefined && typeof rec.status === 'number' && rec.status >= 200 && rec.status < 300);
+
+/**
+ * The estimated cost of one attempt in USD:
+ * - a skipped target: none (nothing was sent);
+ * - reported usage of 0 tokens, or a failed attempt without usage that got no content (an
+ *   error, a timeout, a cancelled hedge): `costUsd: 0`, the provider billed nothing;
+ * - reported tokens and a price for the model that served (else the one asked for): `costUsd`;
+ * - reported tokens and no price: `unpriced` (and `lookup.noteUnpriced`), never a false 0;
+ * - an answer (or a stream that sent content, then broke) without any usage: `unpriced` too,
+ *   with a note (its tokens are unknown).
+ */
+export function attemptPricing(
+  rec: Pick<TraceAttemptInput, 'provider' | 'model' | 'requestedModel' | 'usage' | 'skipped' | 'status' | 'errorClass' | 'ttftMs'>,
+  prices: Prices,
+): AttemptPricing {
+  if (rec.skipped !== undefined) return {};
+  const usage = rec.usage;
+  if (!usage) return billed(rec) ? { unpriced: true, note: 'the provider reported no usage: cost unknown' } : { costUsd: 0 };
+  const promptTokens = num(usage.prompt_tokens);
+  const completionTokens = num(usage.completion_tokens);
+  if (promptTokens === 0 && completionTokens === 0) return { costUsd: 0 };
+  const lookup = lookupOf(prices);
+  const price = lookup.priceOf(rec.provider, rec.model, rec.requestedModel);
+  if (!price) {
+    lookup.noteUnpriced(rec.provider, rec.model, rec.requestedModel);
+    return { unpriced: true };
+  }
+  return { costUsd: roundUsd((promptTokens * price.input) / 1e6 + (completionTokens * price.output) / 1e6) };
+}
+
+/**
+ * Estimated cost of one attempt in USD ({@link attemptPricing}'s `costUsd`): undefined for a
+ * skipped target and for an unpriced attempt (billed, cost unknown); 0 when the provider billed
+ * nothing (it reported 0 tokens, or the attempt failed without usage or content).
  */
 export function attemptCost(
-  rec: Pick<AttemptRecord, 'provider' | 'model' | 'usage' | 'skipped'>,
-  prices: ReadonlyMap<string, { input: number; output: number }>,
+  rec: Pick<TraceAttemptInput, 'provider' | 'model' | 'usage' | 'skipped'> & Partial<Pick<TraceAttemptInput, 'requestedModel' | 'status' | 'errorClass' | 'ttftMs'>>,
+  prices: Prices,
 ): number | undefined {
-  if (rec.skipped !== undefined) return undefined;
-  const usage = rec.usage;
-  if (!usage || (usage.prompt_tokens === 0 && usage.completion_tokens === 0)) return 0;
-  const price = (rec.model !== undefined ? prices.get(`${rec.provider}/${rec.model}`) ?? prices.get(rec.model) : undefined);
-  if (!price) return undefined;
-  return roundUsd((num(usage.prompt_tokens) * price.input) / 1e6 + (num(usage.completion_tokens) * price.output) / 1e6);
+  return attemptPricing(rec, prices).costUsd;
 }
 
 const num = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : 0);
@@ -84,17 +135,17 @@ function withoutConfig(body: unknown): unknown {
  * Builds the Trace of a finished request, within the limits of `bounds.ts`: totals over every
  * attempt, rows for the first and last {@link MAX_TRACE_ATTEMPTS}, bodies cut to their limit.
  */
-export function buildTrace(input: TraceInput, prices: ReadonlyMap<string, { input: number; output: number }>, now = Date.now()): Trace {
+export function buildTrace(input: TraceInput, prices: Prices, now = Date.now()): Trace {
   const servedBy = input.outcome?.ok ? (input.servedBy ?? input.outcome) : undefined;
   const served = servedIndex(input.attempts, servedBy?.path);
-  const totals = { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 0 };
+  const totals = { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 0, unpricedAttempts: 0 };
   const n = input.attempts.length;
   const { head, tail } = keptRows(n, MAX_TRACE_ATTEMPTS);
   const attempts: AttemptTrace[] = [];
   input.attempts.forEach((raw, i) => {
-    const rec = raw as RecordWithStream;
+    const rec = raw as TraceAttemptInput;
     const usage = toUsage(rec.usage);
-    const costUsd = attemptCost(rec, prices);
+    const { costUsd, unpriced, note } = attemptPricing(rec, prices);
     if (rec.skipped === undefined) totals.attempts += 1;
     if (usage) {
       totals.promptTokens += usage.promptTokens;
@@ -102,6 +153,7 @@ export function buildTrace(input: TraceInput, prices: ReadonlyMap<string, { inpu
       totals.totalTokens += usage.totalTokens;
     }
     if (costUsd !== undefined) totals.costUsd += costUsd;
+    if (unpriced) totals.unpricedAttempts += 1;
     // Totals count every attempt; only the first `head` and the last `tail` rows are kept.
     if (i >= head && i < n - tail) return;
     const out: AttemptTrace = {
@@ -119,7 +171,8 @@ export function buildTrace(input: TraceInput, prices: ReadonlyMap<string, { inpu
       served: i === served,
       ...(usage ? { usage } : {}),
       ...(costUsd !== undefined ? { costUsd } : {}),
-      ...(rec.notes && rec.notes.length > 0 ? { notes: [...rec.notes] } : {}),
+      ...(unpriced ? { unpriced: true } : {}),
+      ...(rec.notes?.length || note ? { notes: [...(rec.notes ?? []), ...(note ? [note] : [])] } : {}),
     };
     attempts.push(out);
   });

@@ -33,12 +33,16 @@ header .grow { flex: 1; }
 #summary { color: var(--muted); }
 form.filters { display: flex; flex-wrap: wrap; gap: 10px 14px; align-items: flex-end; padding: 12px 20px; border-bottom: 1px solid var(--line); background: var(--panel); }
 form.filters label { display: flex; flex-direction: column; gap: 3px; font-size: 12px; color: var(--muted); }
-input { font: inherit; color: var(--text); background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; min-width: 120px; }
+input, select { font: inherit; color: var(--text); background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px; min-width: 120px; }
 input.wide { min-width: 260px; }
 input.narrow { min-width: 0; width: 80px; }
 button { font: inherit; border: 1px solid var(--line); background: var(--panel); color: var(--text); border-radius: 6px; padding: 6px 12px; cursor: pointer; }
 button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
-button:focus-visible, input:focus-visible, tr:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
+button:focus-visible, input:focus-visible, select:focus-visible, tr:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
+#stats { display: flex; flex-wrap: wrap; gap: 4px 18px; padding: 8px 20px; background: var(--panel); border-bottom: 1px solid var(--line); color: var(--muted); font-size: 13px; }
+#stats:empty { display: none; }
+#stats > span { overflow-wrap: anywhere; }
+#stats b { color: var(--text); font-weight: 600; font-variant-numeric: tabular-nums; }
 #message { padding: 8px 20px; color: var(--bad); min-height: 1em; }
 #message:empty { display: none; }
 main { display: flex; flex-direction: column; gap: 16px; padding: 12px 20px 40px; }
@@ -46,12 +50,23 @@ main.with-detail #list { max-height: 40vh; }
 input[type=checkbox] { min-width: 0; margin: 0 4px 0 0; vertical-align: -2px; }
 label.check { display: inline-flex; align-items: center; }
 section.pane { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; overflow: auto; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: top; }
-th { font-size: 12px; font-weight: 600; color: var(--muted); background: var(--panel); position: sticky; top: 0; }
+/* Fixed layout: long values are cut (with their full text as a tooltip) or wrapped, never widen the page. */
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: top; overflow: hidden; text-overflow: ellipsis; }
+td.wrap { white-space: normal; overflow-wrap: anywhere; }
+col.c-started { width: 92px; } col.c-trace { width: 180px; } col.c-config { width: 130px; } col.c-endpoint { width: 120px; }
+col.c-status { width: 68px; } col.c-attempts { width: 105px; } col.c-latency { width: 80px; } col.c-tokens { width: 72px; } col.c-cost { width: 120px; }
+col.c-n { width: 36px; } col.c-result { width: 90px; } col.c-provider { width: 100px; } col.c-retry { width: 58px; }
+col.c-ttft { width: 72px; } col.c-usage { width: 104px; } col.c-acost { width: 116px; }
+th { font-size: 12px; font-weight: 600; color: var(--muted); background: var(--panel); position: sticky; top: 0; white-space: normal; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
-.clip { max-width: 220px; overflow: hidden; text-overflow: ellipsis; }
+.unpriced { color: var(--warn); font-weight: 600; }
+.nw { white-space: nowrap; }
+tr.wait-row td { color: var(--warn); background: var(--warn-bg); font-size: 12.5px; padding-top: 4px; padding-bottom: 4px; }
+tr.router-row td { color: var(--muted); font-size: 12px; padding-top: 3px; padding-bottom: 3px; }
+tfoot td { font-weight: 600; border-bottom: none; white-space: normal; }
+.parallel { color: var(--accent); font-size: 11.5px; font-weight: 600; }
 tbody.traces tr { cursor: pointer; }
 tbody.traces tr:hover { background: var(--sel); }
 tbody.traces tr.selected { background: var(--sel); box-shadow: inset 3px 0 0 var(--accent); }
@@ -68,16 +83,17 @@ tr.attempt-skipped { color: var(--muted); }
 .empty { padding: 24px; color: var(--muted); text-align: center; }
 .detail-head { display: flex; align-items: center; gap: 10px; padding: 12px 14px; border-bottom: 1px solid var(--line); }
 .detail-head h2 { font-size: 15px; margin: 0; flex: 1; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 5px 14px; margin: 0; padding: 12px 14px; }
+dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 5px 14px; margin: 0; padding: 12px 14px; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 h3 { font-size: 13px; margin: 14px 14px 6px; }
 .error-box { margin: 0 14px 10px; padding: 8px 10px; border-radius: 6px; color: var(--bad); background: var(--bad-bg); overflow-wrap: anywhere; }
 details { margin: 6px 14px 12px; }
-pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 8px; overflow: auto; max-height: 320px; }
+pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 8px; overflow: auto; max-height: 320px; white-space: pre-wrap; overflow-wrap: anywhere; }
 .more { padding: 10px; text-align: center; }
 .more:has(> button[hidden]) { display: none; }
-.notes { font-size: 12px; color: var(--muted); white-space: normal; }
+.notes { font-size: 12px; color: var(--muted); white-space: normal; overflow-wrap: anywhere; }
+p.notes { margin: 0 14px 8px; }
 `;
 
 /** The logs page. `key` is the gateway key the user gave in the URL or key form, if any. */
@@ -107,13 +123,18 @@ ${options.key !== undefined ? `<meta name="elf-key" content="${escapeHtml(option
   <label>Trace ID <input id="f-trace" class="wide mono" data-testid="filter-trace-id" placeholder="${escapeHtml(options.headerPrefix)}trace-id"></label>
   <label>Provider <input id="f-provider" data-testid="filter-provider" placeholder="any"></label>
   <label>Status <input id="f-status" class="narrow" data-testid="filter-status" inputmode="numeric" placeholder="any"></label>
+  <label>Time range <select id="f-range" data-testid="filter-range">
+    <option value="">all</option><option value="15m">last 15 min</option><option value="1h">last hour</option><option value="24h">last 24 h</option><option value="7d">last 7 days</option>
+  </select></label>
   <button type="submit" class="primary" data-testid="apply-filters">Filter</button>
   <button type="button" id="clear">Clear</button>
 </form>
+<div id="stats" data-testid="stats"></div>
 <div id="message" role="status" data-testid="message"></div>
 <main id="main">
   <section class="pane" id="list">
     <table>
+      <colgroup><col class="c-started"><col class="c-trace"><col class="c-config"><col class="c-endpoint"><col class="c-status"><col><col class="c-attempts"><col class="c-latency"><col class="c-tokens"><col class="c-cost"></colgroup>
       <thead><tr><th>Started</th><th>Trace ID</th><th>Config ID</th><th>Endpoint</th><th>Status</th><th>Served by</th><th class="num">Attempts</th><th class="num">Latency</th><th class="num">Tokens</th><th class="num">Cost</th></tr></thead>
       <tbody id="rows" class="traces" data-testid="trace-rows"></tbody>
     </table>

@@ -5,17 +5,21 @@
  * number of pending traces.
  */
 import type { EngineEvents } from '../engine/events.js';
-import { buildTrace, normalisePricing, type Pricing, type TraceInput } from './build.js';
+import { buildTrace, type TraceInput } from './build.js';
+import { createPriceLookup, type Pricing } from './pricing.js';
 import type { Trace, TraceStore } from './types.js';
 
-export { attemptCost, buildTrace, normalisePricing, type Pricing, type TraceInput } from './build.js';
+export { attemptCost, attemptPricing, buildTrace, normalisePricing, type Pricing, type TraceAttemptInput, type TraceInput } from './build.js';
+export { createPriceLookup, type PriceLookup, type PricingFunction, type PricingTable } from './pricing.js';
 
 export interface TraceRecorderSettings {
   /** Where traces go; none: traces are only handed to onTrace. */
   readonly store?: TraceStore;
+  /** options.pricing (a table or a function); a billed model without a price is warned about once. */
   readonly pricing: Pricing;
   readonly onTrace?: (trace: Trace) => unknown;
-  readonly logger: { error: (...args: unknown[]) => void };
+  /** `warn`: the unpriced-model warnings (only when pricing was given); `error`: store and hook failures. */
+  readonly logger: { error: (...args: unknown[]) => void; warn?: (...args: unknown[]) => void };
   /** Most traces waiting on a store that has not answered yet; beyond, traces are dropped. @default 1000 */
   readonly maxPending?: number;
 }
@@ -59,8 +63,9 @@ export function callHook<A>(
 }
 
 export function createTraceRecorder(settings: TraceRecorderSettings): TraceRecorder {
-  const prices = normalisePricing(settings.pricing);
   const { store, logger, onTrace } = settings;
+  // One lookup per router: its cache and its warnings are this router's.
+  const prices = createPriceLookup(settings.pricing, { logger });
   const maxPending = settings.maxPending ?? 1000;
   let pending = 0;
   let droppingReported = false;

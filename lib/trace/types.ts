@@ -35,8 +35,18 @@ export interface AttemptTrace {
   /** True for the attempt whose answer the client received. */
   served: boolean;
   usage?: TraceUsage;
-  /** Estimated USD cost from options.pricing; 0 when the provider billed nothing. */
+  /**
+   * Estimated USD cost from options.pricing. 0 when the provider billed nothing (it reported 0
+   * tokens, or the attempt failed without usage); absent when skipped or `unpriced`.
+   */
   costUsd?: number;
+  /**
+   * True when the attempt was billed but its cost is unknown: it reported tokens and
+   * options.pricing has no price for its model (the model that served, nor the one asked for),
+   * or it was answered without any usage (a note says so). Such an attempt has no `costUsd` and
+   * is counted in `totals.unpricedAttempts`. Absent otherwise.
+   */
+  unpriced?: boolean;
   /** Things worth knowing (e.g. malformed stream events skipped). */
   notes?: string[];
 }
@@ -76,7 +86,17 @@ export interface Trace {
    */
   attemptsOmittedAt?: number;
   /** Sums over all attempts, failed and omitted ones included. */
-  totals: TraceUsage & { costUsd: number; attempts: number };
+  totals: TraceUsage & {
+    /**
+     * The sum of the priced attempts' `costUsd`. When `unpricedAttempts` > 0 it is a lower
+     * bound: the unpriced attempts cost something more, unknown.
+     */
+    costUsd: number;
+    /** Attempts made (skipped targets not counted). */
+    attempts: number;
+    /** Attempts whose cost is unknown (`unpriced`), left out of `costUsd`. 0 when every cost is known. */
+    unpricedAttempts: number;
+  };
   /**
    * The error the client received, for a request that was not served (OpenAI error fields).
    * Router-made messages never hold a secret; upstream messages are kept as the client saw them.

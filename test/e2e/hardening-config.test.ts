@@ -544,7 +544,9 @@ describe('5. reserved keys, control characters, and options errors', () => {
       { virtualKeys: { x: { provider: KEY, apiKey: 'k' } } },
       { virtualKeys: { x: { provider: SHORT, apiKey: 'k' } } },
       { virtualKeys: { [KEY]: { provider: 'nope', apiKey: 'k' } } },
+      // @ts-expect-error no such setting (refused at run time too, without quoting the key)
       { providers: { openai: { apiKey: 'k', [KEY]: 'v' } } },
+      // @ts-expect-error organization is a string (refused at run time too, without quoting the key)
       { providers: { openai: { apiKey: KEY, organization: 42 } } },
       { providers: { openai: { apiKey: KEY, organization: `${KEY}\r\n` } } },
       { providers: { openai: { apiKey: 'k', headers: { authorization: `Bearer ${KEY}\n` } } } },

@@ -131,7 +131,7 @@ describe('traces bounded in bytes', () => {
     assert.equal(t.truncated, true);
     assert.ok(t.notes?.some((n) => n.startsWith(`request body truncated: ${req.bytes} bytes of JSON, `)), String(t.notes));
     assert.ok(res.text.length < MAX_CAPTURED_BODY_BYTES + 8 * 1024, `the trace is ${res.text.length} bytes`);
-    assert.deepEqual(t.totals, { promptTokens: 11, completionTokens: 7, totalTokens: 18, costUsd: 0, attempts: 1 });
+    assert.deepEqual(t.totals, { promptTokens: 11, completionTokens: 7, totalTokens: 18, costUsd: 0, attempts: 1, unpricedAttempts: 1 });
   });
 
   test('GET /logs on a store holding more than one answer: a bounded page and a cursor to the rest', async () => {
@@ -193,7 +193,7 @@ function tinyTrace(traceId: string, startedAtMs: number): Trace {
     status: 200,
     latencyMs: 1,
     attempts: [],
-    totals: { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 0 },
+    totals: { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 0, unpricedAttempts: 0 },
   };
 }
 

@@ -108,7 +108,7 @@ for (const { name: version, express } of EXPRESS_VERSIONS) {
       for (const a of trace.attempts) assert.ok(typeof a.latencyMs === 'number' && a.latencyMs >= 0);
       assert.ok(Date.parse(failed!.startedAt) <= Date.parse(served!.startedAt));
       assert.equal(trace.totals.attempts, Number(res.headers['x-portkey-attempts']));
-      assert.deepEqual({ ...trace.totals, costUsd: undefined }, { promptTokens: 11, completionTokens: 7, totalTokens: 18, costUsd: undefined, attempts: 2 });
+      assert.deepEqual({ ...trace.totals, costUsd: undefined }, { promptTokens: 11, completionTokens: 7, totalTokens: 18, costUsd: undefined, attempts: 2, unpricedAttempts: 0 });
       assert.ok(Math.abs(trace.totals.costUsd - COST_CLAUDE) < 1e-12);
       // The inline config's trace carries the short stable hash of its config.
       assert.equal(other.status, 200);

@@ -10,7 +10,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { Portkey } from 'portkey-ai';
-import type { RouterOptions } from '../../lib/index.js';
+import type { Config, RouterOptions } from '../../lib/index.js';
 import { EXPRESS_VERSIONS, createApp } from '../helpers/create-app.js';
 import { startFake, type Fake, type Received } from '../helpers/fake-providers.js';
 
@@ -28,7 +28,7 @@ const fallbackConfig = {
     { virtual_key: 'openai-vk', override_params: { model: 'gpt-4o' } },
     { virtual_key: 'anthropic-vk', override_params: { model: 'claude-3-5-sonnet-20240620' } },
   ],
-};
+} satisfies Config;
 
 const messages = [
   { role: 'system' as const, content: 'Be brief.' },

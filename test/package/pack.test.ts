@@ -2,7 +2,13 @@
  * The packed package, as a user installs it: `npm pack` (prepack runs the tsup build), the tarball
  * extracted into `.pack-test/<variant>/node_modules/express-llm-fallback`, then loaded from
  * `require` and `import` in an Express 5 and an Express 4 host, and type-checked for a TS consumer
- * (ESM and CJS) against the matching Express types.
+ * (ESM and CJS) against the matching Express types. The tarball's contents are checked too: the
+ * files a user expects (LICENSE, README.md, CHANGELOG.md), the package.json metadata, and source
+ * maps (none, or maps whose sources are in the tarball).
+ *
+ * The consumer scripts run on the Node running this test, or on the binary named by
+ * PACK_TEST_NODE (test/package/node-versions.sh sets it to the lowest version `engines` allows,
+ * which cannot run this TypeScript test itself).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +29,10 @@ const ROOT_MODULES = path.join(ROOT, 'node_modules');
 const TSC = path.join(ROOT_MODULES, '.bin', 'tsc');
 const PKG = 'express-llm-fallback';
 const SERVER_KEY = 'sk-pack-test-server';
+/** The Node binary the consumer scripts run on. */
+const CONSUMER_NODE = process.env.PACK_TEST_NODE || process.execPath;
+const EXPECTED_KEYWORDS = ['express', 'llm', 'fallback', 'openai', 'anthropic', 'azure-openai', 'portkey', 'gateway', 'circuit-breaker', 'retry'];
+const REPO_URL = 'git+https://github.com/express-llm-fallback/express-llm-fallback.git';
 
 interface Variant {
   readonly name: 'express5' | 'express4';
@@ -44,6 +54,7 @@ interface ConsumerReport {
   hostExpress: string;
   packageExpress: string;
   entry: string;
+  node: string;
 }
 
 /** The body shared by both consumer scripts (CJS and ESM differ only in how they load modules). */
@@ -74,6 +85,7 @@ server.on('listening', async () => {
       hostExpress: require('express/package.json').version,
       packageExpress: require(require.resolve('express/package.json', { paths: [path.dirname(pkgEntry)] })).version,
       entry: pkgEntry,
+      node: process.version,
     }));
   } catch (err) {
     console.error(err);
@@ -177,15 +189,58 @@ function lastLine(stdout: string): string {
   return lines[lines.length - 1] ?? '';
 }
 
+/** `[major, minor, patch]` of `v20.3.0` or `20.3.0`. */
+function versionParts(version: string): [number, number, number] {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  assert.ok(m, `not a plain version: ${version}`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+/**
+ * The alternatives of `engines.node`, which must be caret ranges `^X.Y.Z` joined by `||` (what
+ * node-versions.sh reads to pick the Node versions it tests on).
+ */
+function engineAlternatives(range: string): Array<[number, number, number]> {
+  return range.split('||').map((alt) => {
+    const m = /^\^(\d+\.\d+\.\d+)$/.exec(alt.trim());
+    assert.ok(m, `engines.node alternative "${alt.trim()}" is not of the form ^X.Y.Z (node-versions.sh reads these)`);
+    return versionParts(m[1]!);
+  });
+}
+
+/** True when `version` satisfies one of the caret alternatives (major > 0). */
+function satisfiesEngines(version: string, range: string): boolean {
+  const [major, minor, patch] = versionParts(version);
+  return engineAlternatives(range).some(([M, m, p]) => major === M && (minor > m || (minor === m && patch >= p)));
+}
+
+/** The `sources` of a source map, as tarball entries (`package/...`), relative to the map's own entry. */
+function mapSourceEntries(mapEntry: string, map: { sources?: unknown; sourceRoot?: unknown }): string[] {
+  assert.ok(Array.isArray(map.sources), `${mapEntry} has a sources array`);
+  const root = typeof map.sourceRoot === 'string' ? map.sourceRoot : '';
+  return map.sources.map((source: unknown) => {
+    assert.equal(typeof source, 'string', `${mapEntry}: every source is a string`);
+    assert.ok(!/^[a-z][a-z0-9+.-]*:/i.test(root + String(source)), `${mapEntry}: source ${String(source)} is a URL, not a file in the tarball`);
+    return path.posix.normalize(path.posix.join(path.posix.dirname(mapEntry), root, String(source)));
+  });
+}
+
 describe('the packed package', () => {
   let packDir: string;
   let tarball: string;
   let entries: string[];
   let fake: Fake;
+  /** `process.version` of CONSUMER_NODE. */
+  let consumerVersion: string;
+  /** Node before 20.6 resolves `import.meta.resolve` (consumer.mjs) only behind a flag. */
+  let consumerFlags: string[];
 
   before(
     async () => {
       fake = await startFake('openai', 'pack-fake');
+      consumerVersion = (await runOk(CONSUMER_NODE, ['-p', 'process.version'], ROOT)).stdout.trim();
+      const [major, minor] = versionParts(consumerVersion);
+      consumerFlags = major < 20 || (major === 20 && minor < 6) ? ['--experimental-import-meta-resolve'] : [];
       packDir = await mkdtemp(path.join(tmpdir(), 'elf-pack-'));
       await runOk('npm', ['pack', '--pack-destination', packDir, '--silent'], ROOT);
       const tgz = (await readdir(packDir)).filter((f) => f.endsWith('.tgz'));
@@ -241,6 +296,68 @@ describe('the packed package', () => {
     );
   });
 
+  test('the tarball holds LICENSE, README.md and CHANGELOG.md, with a changelog entry for this version', async () => {
+    for (const file of ['package/LICENSE', 'package/README.md', 'package/CHANGELOG.md']) {
+      assert.ok(entries.includes(file), `${file} is in the tarball (entries: ${entries.join(', ')})`);
+    }
+    const pkgDir = path.join(VARIANTS[0]!.dir, 'node_modules', PKG);
+    const license = await readFile(path.join(pkgDir, 'LICENSE'), 'utf8');
+    assert.match(license, /^MIT License\n/);
+    assert.match(license, /^Copyright \(c\) \d{4} the express-llm-fallback authors$/m);
+    const { version } = JSON.parse(await readFile(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string };
+    const changelog = await readFile(path.join(pkgDir, 'CHANGELOG.md'), 'utf8');
+    assert.match(changelog, /^## \[Unreleased\]$/m, 'CHANGELOG.md has an [Unreleased] section (Keep a Changelog)');
+    const escaped = version.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    assert.match(changelog, new RegExp(`^## \\[${escaped}\\] - \\d{4}-\\d{2}-\\d{2}$`, 'm'), `CHANGELOG.md has a dated section for ${version}`);
+  });
+
+  test('source maps: none is packed, or every map\'s sources are files in the tarball', async () => {
+    const pkgDir = path.join(VARIANTS[0]!.dir, 'node_modules', PKG);
+    const packed = new Set(entries);
+    const maps = new Map<string, { sources?: unknown; sourceRoot?: unknown }>();
+    for (const entry of entries.filter((e) => e.endsWith('.map'))) {
+      maps.set(entry, JSON.parse(await readFile(path.join(pkgDir, entry.slice('package/'.length)), 'utf8')));
+    }
+    // Every sourceMappingURL comment names a packed map (or carries one inline).
+    for (const entry of entries.filter((e) => /\.(c|m)?js$/.test(e))) {
+      const code = await readFile(path.join(pkgDir, entry.slice('package/'.length)), 'utf8');
+      for (const [, url] of code.matchAll(/^\/\/[#@] sourceMappingURL=(\S+)\s*$/gm)) {
+        const inline = /^data:application\/json[^,]*?;base64,(.*)$/.exec(url!);
+        if (inline) {
+          maps.set(`${entry} (inline map)`, JSON.parse(Buffer.from(inline[1]!, 'base64').toString('utf8')));
+          continue;
+        }
+        const target = path.posix.normalize(path.posix.join(path.posix.dirname(entry), decodeURIComponent(url!)));
+        assert.ok(packed.has(target), `${entry} points at ${url}, which is not in the tarball`);
+      }
+    }
+    for (const [entry, map] of maps) {
+      const mapEntry = entry.replace(/ \(inline map\)$/, '');
+      for (const source of mapSourceEntries(mapEntry, map)) {
+        assert.ok(packed.has(source), `${entry} names the source ${source}, which is not in the tarball`);
+      }
+    }
+  });
+
+  test('the extracted package.json has the metadata a registry page shows, and engines covers the Node under test', async () => {
+    const pkg = JSON.parse(await readFile(path.join(VARIANTS[0]!.dir, 'node_modules', PKG, 'package.json'), 'utf8')) as Record<string, unknown> & {
+      engines?: { node?: string };
+    };
+    assert.equal(pkg.license, 'MIT');
+    assert.equal(pkg.author, 'express-llm-fallback authors');
+    assert.deepEqual(pkg.repository, { type: 'git', url: REPO_URL });
+    assert.equal(pkg.homepage, 'https://github.com/express-llm-fallback/express-llm-fallback#readme');
+    assert.deepEqual(pkg.bugs, { url: 'https://github.com/express-llm-fallback/express-llm-fallback/issues' });
+    assert.deepEqual(pkg.keywords, EXPECTED_KEYWORDS);
+    const range = pkg.engines?.node;
+    assert.equal(typeof range, 'string', 'engines.node is set');
+    // The lowest version allowed has AbortSignal.any (Node 20.3).
+    const lowest = engineAlternatives(range!).sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])[0]!;
+    assert.deepEqual(lowest, [20, 3, 0], 'the lowest version engines.node allows is 20.3.0 (AbortSignal.any)');
+    assert.ok(satisfiesEngines(process.version, range!), `the test runner's Node ${process.version} is within engines.node ${range}`);
+    assert.ok(satisfiesEngines(consumerVersion, range!), `the consumers' Node ${consumerVersion} is within engines.node ${range}`);
+  });
+
   test('the extracted package.json exports map import and require to the right files', async () => {
     const pkg = JSON.parse(await readFile(path.join(VARIANTS[0]!.dir, 'node_modules', PKG, 'package.json'), 'utf8')) as {
       name: string;
@@ -269,7 +386,7 @@ describe('the packed package', () => {
       for (const script of ['consumer.cjs', 'consumer.mjs'] as const) {
         test(`${script}: loads, serves a request through the fake provider, on Express ${variant.major}`, { timeout: 120_000 }, async () => {
           const before = fake.received.length;
-          const { stdout, stderr } = await runOk(process.execPath, [script], variant.dir, { FAKE_OPENAI_URL: fake.baseURL });
+          const { stdout, stderr } = await runOk(CONSUMER_NODE, [...consumerFlags, script], variant.dir, { FAKE_OPENAI_URL: fake.baseURL });
           let report: ConsumerReport;
           try {
             report = JSON.parse(lastLine(stdout)) as ConsumerReport;
@@ -285,6 +402,7 @@ describe('the packed package', () => {
           assert.equal(Number(report.packageExpress.split('.')[0]), variant.major, `package's express ${report.packageExpress}`);
           const expectedEntry = script === 'consumer.cjs' ? 'index.cjs' : 'index.js';
           assert.equal(report.entry, path.join(variant.dir, 'node_modules', PKG, 'dist', expectedEntry));
+          assert.equal(report.node, consumerVersion, `the consumer ran on ${CONSUMER_NODE}`);
 
           assert.equal(fake.received.length, before + 1, 'the fake provider got exactly one request');
           const rec = fake.received[fake.received.length - 1]!;

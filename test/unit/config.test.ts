@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { validateConfig } from '../../lib/config/normalise.js';
 import { buildPlan, hashConfig, type PlanSource } from '../../lib/config/resolve.js';
 import { ConfigSelector } from '../../lib/config/source.js';
-import { parseOptions, type RouterOptions, type Settings } from '../../lib/options.js';
+import { parseOptions, type Config, type RouterOptions, type Settings } from '../../lib/options.js';
 import Joi from 'joi';
 import { ConfigError, OptionsError } from '../../lib/errors.js';
 import { settingString } from '../../lib/providers/settings.js';
@@ -717,7 +717,11 @@ describe('provider settings: a custom adapter with its own settings schema', () 
   });
 
   test('a saved config with a setting the provider does not take fails at construction, naming the option', () => {
-    const s = settingsOf({ adapters: { regional }, configs: { main: { provider: 'regional', region: 'eu', color: 'red' } } });
+    // A custom adapter's settings are declared through Config's Extra; color is not one of them.
+    type RegionalSettings = { region: 'eu' | 'us'; project_id?: string; tier?: 'standard' | 'gold' };
+    // @ts-expect-error color is not a setting of the regional adapter
+    const main: Config<RegionalSettings> = { provider: 'regional', region: 'eu', color: 'red' };
+    const s = settingsOf({ adapters: { regional }, configs: { main } });
     assert.throws(
       () => new ConfigSelector(s),
       (err: unknown) =>

@@ -16,7 +16,7 @@ import { buildPlan, hashConfig, type PlanSource } from '../../lib/config/resolve
 import { ConfigSelector } from '../../lib/config/source.js';
 import { ConfigError, OptionsError } from '../../lib/errors.js';
 import type { PlanNode, PlanTarget } from '../../lib/engine/plan.js';
-import { parseOptions, type RouterOptions, type Settings } from '../../lib/options.js';
+import { parseOptions, type Config, type RouterOptions, type Settings } from '../../lib/options.js';
 import { headerSafe, settingString } from '../../lib/providers/settings.js';
 import type { ProviderAdapter } from '../../lib/providers/types.js';
 
@@ -173,14 +173,14 @@ describe('limits.ts: the config limits', () => {
 
   test('a host config over the limits is an OptionsError naming the limit', () => {
     const targets = Array.from({ length: 51 }, () => ({ provider: 'openai' }));
-    const config = { strategy: { mode: 'fallback' }, targets: [{ strategy: { mode: 'fallback' }, targets }, { strategy: { mode: 'fallback' }, targets }] };
+    const config = { strategy: { mode: 'fallback' }, targets: [{ strategy: { mode: 'fallback' }, targets }, { strategy: { mode: 'fallback' }, targets }] } satisfies Config;
     assert.throws(() => settingsOf({ configs: { big: config } }), (err: unknown) => err instanceof OptionsError && /more than 100 targets/.test(err.message));
     assert.throws(() => settingsOf({ defaultConfig: config }), OptionsError);
   });
 
   test('a cyclic host config is refused, not walked for ever', () => {
-    const config: Record<string, unknown> = { provider: 'openai', override_params: {} };
-    (config.override_params as Record<string, unknown>).self = config.override_params;
+    const config = { provider: 'openai', override_params: {} as Record<string, unknown> } satisfies Config;
+    config.override_params.self = config.override_params;
     assert.throws(() => settingsOf({ defaultConfig: config }), (err: unknown) => err instanceof OptionsError && /nested more than 32 levels/.test(err.message));
   });
 

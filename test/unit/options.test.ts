@@ -209,6 +209,16 @@ describe('createFallbackRouter: valid options', () => {
   });
 });
 
+describe('createFallbackRouter: a gateway key read from an unset environment variable', () => {
+  test('names the option and says the value is missing', () => {
+    const unset = process.env.EXPRESS_LLM_FALLBACK_TEST_SURELY_UNSET;
+    assert.throws(
+      () => createFallbackRouter({ auth: { apiKeys: [unset!] }, logger: quiet }),
+      (err: Error) => /options\.auth\.apiKeys\[0\] is missing \(undefined; an unset environment variable\?\)/.test(err.message) && !/sparse/.test(err.message),
+    );
+  });
+});
+
 describe('createFallbackRouter: start-up warning', () => {
   test('warns once through options.logger when it holds server-side keys and has no auth', () => {
     const logger = recordingLogger();
@@ -234,10 +244,21 @@ describe('createFallbackRouter: start-up warning', () => {
     assert.equal(withFn.warnings.length, 0);
   });
 
-  test('no warning when there are no server-side keys', () => {
+  test('no warning when there are no server-side keys and the logs routes are off', () => {
+    const logger = recordingLogger();
+    createFallbackRouter({ providers: { openai: { baseURL: 'http://127.0.0.1:9/v1' } }, logs: { enabled: false }, logger });
+    assert.equal(logger.warnings.length, 0);
+  });
+
+  test('the logs routes without auth are warned about once, even with no server-side keys', () => {
     const logger = recordingLogger();
     createFallbackRouter({ providers: { openai: { baseURL: 'http://127.0.0.1:9/v1' } }, logger });
-    assert.equal(logger.warnings.length, 0);
+    assert.equal(logger.warnings.length, 1);
+    assert.match(logger.warnings[0]!.map(String).join(' '), /\/logs.*answer anyone.*options\.auth.*enabled: false/);
+    const both = recordingLogger();
+    createFallbackRouter({ providers: { openai: { apiKey: 'sk-server' } }, logger: both });
+    assert.equal(both.warnings.length, 1, 'keys and logs in one line');
+    assert.match(both.warnings[0]!.map(String).join(' '), /spend them.*\/logs/);
   });
 });
 
@@ -298,10 +319,12 @@ describe('parseOptions: provider settings are checked against the adapter', () =
 
   test('an unknown setting names the option as the host spelt it', () => {
     refused(
+      // @ts-expect-error fooBar is no setting of openai
       { providers: { openai: { apiKey: 'k', fooBar: 1 } } },
       'createFallbackRouter: options.providers.openai.fooBar is not a setting of provider "openai"',
     );
     refused(
+      // @ts-expect-error anthropicVersion is no setting of azure-openai
       { providers: { azure_openai: { apiKey: 'k', anthropicVersion: '2023-06-01' } } },
       'createFallbackRouter: options.providers.azure_openai.anthropicVersion is not a setting of provider "azure-openai"',
     );
@@ -310,6 +333,7 @@ describe('parseOptions: provider settings are checked against the adapter', () =
       'createFallbackRouter: options.virtualKeys.vk1.resource_name is not a setting of provider "anthropic"',
     );
     refused(
+      // @ts-expect-error groq takes no settings
       { providers: { groq: { apiKey: 'k', organization: 'org-1' } } },
       'createFallbackRouter: options.providers.groq.organization is not a setting of provider "groq" (provider "groq" takes no settings)',
     );

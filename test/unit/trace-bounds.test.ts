@@ -53,7 +53,7 @@ function trace(traceId: string, startedAtMs: number, pad = 0): Trace {
     status: 200,
     latencyMs: 10,
     attempts: pad > 0 ? [{ path: 'config.targets[0]', provider: 'openai', retry: 0, startedAt: new Date(startedAtMs).toISOString(), latencyMs: 1, served: true, notes: ['x'.repeat(pad)] }] : [],
-    totals: { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 0 },
+    totals: { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 0, unpricedAttempts: 0 },
   };
 }
 const jsonLength = (value: unknown): number => JSON.stringify(value).length;

@@ -40,7 +40,7 @@ function trace(traceId: string, startedAtMs: number, over: Partial<Trace> = {}):
     status: 200,
     latencyMs: 10,
     attempts: [],
-    totals: { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 0 },
+    totals: { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 0, unpricedAttempts: 0 },
     ...over,
   };
 }
@@ -74,7 +74,7 @@ describe('buildTrace: attempts, served, totals', () => {
     assert.equal(t.attempts[0]!.startedAt, '2024-05-01T12:00:00.001Z');
     assert.equal(t.attempts[0]!.latencyMs, 40);
     assert.deepEqual(t.attempts[1]!.usage, { promptTokens: 1000, completionTokens: 200, totalTokens: 1200 });
-    assert.deepEqual(t.totals, { promptTokens: 1000, completionTokens: 200, totalTokens: 1200, costUsd: 0.006, attempts: 2 });
+    assert.deepEqual(t.totals, { promptTokens: 1000, completionTokens: 200, totalTokens: 1200, costUsd: 0.006, attempts: 2, unpricedAttempts: 0 });
   });
 
   test('retries on the serving target: only its last attempt is marked served', () => {
@@ -100,7 +100,7 @@ describe('buildTrace: attempts, served, totals', () => {
     assert.equal(t.provider, undefined);
     assert.deepEqual(t.error, { message: 'upstream said 529', code: 'overloaded', errorClass: 'server' });
     assert.deepEqual(t.attempts.map((a) => a.costUsd), [0, 0]);
-    assert.deepEqual(t.totals, { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 2 });
+    assert.deepEqual(t.totals, { promptTokens: 0, completionTokens: 0, totalTokens: 0, costUsd: 0, attempts: 2, unpricedAttempts: 0 });
   });
 
   test('a skipped target keeps its reason, costs nothing and is not counted as an attempt', () => {
@@ -134,7 +134,8 @@ describe('buildTrace: attempts, served, totals', () => {
     const t = buildTrace(input({ stream: true, attempts: [rec as AttemptRecord], outcome: success('config', 'openai', 'gpt-4o') }), prices);
     assert.equal(t.stream, true);
     assert.equal(t.attempts[0]!.ttftMs, 120);
-    assert.deepEqual(t.attempts[0]!.notes, ['skipped 1 malformed stream event(s)']);
+    // An answer without usage: its cost is unknown, and a note says why (issue 11).
+    assert.deepEqual(t.attempts[0]!.notes, ['skipped 1 malformed stream event(s)', 'the provider reported no usage: cost unknown']);
   });
 
   test('a request rejected before any attempt: no attempts, the error it got', () => {
@@ -170,7 +171,8 @@ describe('attemptCost and pricing keys', () => {
     const u = usage(1_000_000, 0);
     assert.equal(attemptCost({ provider: 'azure-openai', model: 'gpt-4o', usage: u }, prices), 5);
     assert.equal(attemptCost({ provider: 'openai', model: 'gpt-4o', usage: u }, prices), 1);
-    assert.equal(attemptCost({ provider: 'openai', model: 'gpt-4o-mini', usage: u }, prices), undefined);
+    // Issue 11: a key prices its variants (`gpt-4o` prices `gpt-4o-mini` unless it has its own key).
+    assert.equal(attemptCost({ provider: 'openai', model: 'gpt-4o-mini', usage: u }, prices), 1);
     assert.equal(attemptCost({ provider: 'openai', usage: u }, prices), undefined, 'no model, no price');
   });
 

@@ -6,7 +6,7 @@
  */
 import type { UnifiedChunk, UpstreamRequest } from '../../providers/types.js';
 import { openStream, sseDecoder } from '../../transport/sse.js';
-import { abandoned, attemptRecord, endCancelled, endWithFailure, type Attempt } from '../attempt.js';
+import { abandoned, attemptRecord, clientWantsUsage, endCancelled, endWithFailure, type Attempt } from '../attempt.js';
 import { failure, type MutableRecord, type Outcome, type StreamHandle, type StreamSuccess } from '../outcome.js';
 import { failureFromReply, streamFailure, transportFailure } from '../reply.js';
 import { readBuffered } from './buffered.js';
@@ -51,7 +51,7 @@ export async function streamAttempt(a: Attempt, upstream: UpstreamRequest, optio
     return endWithFailure(a, failure('invalid_upstream_response', 'invalid_response', `${leaf.target.provider} answered a stream request without the stream it speaks`, at));
   }
   const body = a.request.body;
-  const wantUsage = isObject(body.stream_options) && body.stream_options.include_usage === true;
+  const wantUsage = clientWantsUsage(a.call.body);
   // A provider that answers one choice whatever `n` says (Anthropic) finishes choice 0 only.
   const expectedChoices = Math.min(typeof body.n === 'number' && body.n > 1 ? Math.floor(body.n) : 1, adapter.maxChoices ?? Infinity);
   const reader = new UpstreamReader(opened.body, {
@@ -62,6 +62,7 @@ export async function streamAttempt(a: Attempt, upstream: UpstreamRequest, optio
     watchdog: a.watchdog,
     expectedChoices,
     wantUsage,
+    awaitUsage: wantUsage || adapter.streamUsage !== undefined,
     keepText: options.recover !== undefined,
     textPrefix: a.call.textPrefix ?? '',
   });

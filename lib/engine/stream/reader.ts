@@ -41,8 +41,10 @@ export interface ReaderOptions {
   readonly watchdog: Watchdog;
   /** Choices that must finish for the answer to be whole. */
   readonly expectedChoices: number;
-  /** The client asked for a usage chunk (stream_options.include_usage). */
+  /** The client asked for a usage chunk (stream_options.include_usage): usage reaches it. */
   readonly wantUsage: boolean;
+  /** The upstream will report usage at the end (asked or always): after the finish, wait for it briefly. */
+  readonly awaitUsage: boolean;
   /** Keep the answer's text (stream recovery may continue from it), starting with this prefix. */
   readonly keepText: boolean;
   readonly textPrefix: string;
@@ -68,7 +70,8 @@ export class UpstreamReader {
     private readonly o: ReaderOptions,
   ) {
     this.events = o.decoder.decode(body)[Symbol.asyncIterator]();
-    this.parserState = { includeUsage: o.wantUsage };
+    // Adapters report usage whenever they can; what the client did not ask for is removed below.
+    this.parserState = { includeUsage: true };
     this.text = o.textPrefix;
     // A timeout or a cancellation aborts the controller: stop reading at once.
     o.controller.signal.addEventListener('abort', () => body.destroy(), { once: true });
@@ -80,7 +83,7 @@ export class UpstreamReader {
   }
 
   private get exhausted(): boolean {
-    return this.doneSeen || this.ended || (this.finishedAll && (!this.o.wantUsage || this.usage !== undefined));
+    return this.doneSeen || this.ended || (this.finishedAll && (!this.o.awaitUsage || this.usage !== undefined));
   }
 
   /** True when the upstream itself ended (no need to destroy the connection). */
@@ -134,11 +137,16 @@ export class UpstreamReader {
     return result.value;
   }
 
-  /** Notes what a chunk says; false for chunks not worth forwarding (Azure's filter-only events). */
+  /**
+   * Notes what a chunk says; false for chunks not worth forwarding (Azure's filter-only events,
+   * and a usage chunk the client did not ask for: its stream stays what it asked for).
+   */
   private observe(chunk: UnifiedChunk): boolean {
-    if (isObject(chunk.usage)) this.usage = chunk.usage as unknown as Usage;
+    const hasUsage = isObject(chunk.usage);
+    if (hasUsage) this.usage = chunk.usage as unknown as Usage;
+    if (!this.o.wantUsage && 'usage' in chunk) delete chunk.usage;
     const choices = chunk.choices;
-    if (!Array.isArray(choices) || choices.length === 0) return isObject(chunk.usage);
+    if (!Array.isArray(choices) || choices.length === 0) return hasUsage && this.o.wantUsage;
     for (const c of choices) {
       if (!isObject(c)) continue;
       const index = typeof c.index === 'number' ? c.index : 0;

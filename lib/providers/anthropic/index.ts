@@ -25,6 +25,8 @@ export const anthropicAdapter: ProviderAdapter = defineProviderAdapter({
   name: 'anthropic',
   endpoints: new Set(['chat'] as const),
   supportsPrefill: true,
+  // message_start and message_delta always carry usage; the stream ends with message_stop.
+  streamUsage: 'always',
   // The Messages API answers one choice, whatever `n` asks for.
   maxChoices: 1,
   settings: anthropicSettings,
