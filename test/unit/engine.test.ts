@@ -10,9 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Agent } from 'node:http';
 import { matchesStatus, defaultShouldFallback } from '../../lib/engine/predicate.js';
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, BACKOFF_MIN_MS, backoffMs, isRetryable, parseRetryAfter, sleep } from '../../lib/engine/policies/retry.js';
-import { CircuitBreakers } from '../../lib/engine/policies/breaker.js';
-import { EngineEvents } from '../../lib/engine/events.js';
-import { ByteBudget } from '../../lib/transport/budget.js';
+import { createEngine } from '../../lib/engine/create.js';
 import type { EngineDeps } from '../../lib/engine/context.js';
 import type { Failure, Served } from '../../lib/engine/outcome.js';
 import { runPlan, type RunResult } from '../../lib/engine/run.js';
@@ -335,20 +333,8 @@ async function run(config: JsonObject, opts: RunOptions = {}): Promise<Finished>
     ...opts.options,
   });
   const plan = buildPlan(validateConfig(config), settings, { label: 'config', trusted: true });
-  const events = new EngineEvents(log);
-  const deps: EngineDeps = {
-    client,
-    adapters: settings.adapters,
-    ...(settings.shouldFallback ? { shouldFallback: settings.shouldFallback } : {}),
-    finalError: settings.finalError,
-    maxRetryAfterMs: settings.maxRetryAfterMs,
-    maxAttemptsPerRequest: settings.maxAttemptsPerRequest,
-    hostRequestTimeout: settings.defaults.requestTimeout,
-    events,
-    breakers: new CircuitBreakers(settings.breakerStore, events, log),
-    budget: new ByteBudget(settings.maxBufferedBytes),
-    logger: log,
-  };
+  // The router's own engine, sharing one HTTP client across the tests.
+  const deps: EngineDeps = { ...createEngine(settings), client };
   const endpoint = opts.endpoint ?? 'chat';
   const body: JsonObject =
     endpoint === 'chat'
