@@ -21,8 +21,8 @@ export async function attempt(call: AttemptCall, ctx: RunContext, stream: Stream
   const a = openAttempt(call, ctx);
   const upstream = await build(a);
   if (abandoned(a)) return endCancelled(a);
-  if (a.controller.signal.aborted) return endWithFailure(a, timeoutFailure(call.leaf, call.timeoutMs)); // the watchdog, during an async build
-  if (upstream === undefined) return endWithFailure(a, buildFailure(call.leaf, new Error('no request'), ctx.deps.logger));
+  // Aborted and not abandoned: the watchdog fired while an async build ran (undefined: it did not finish).
+  if (upstream === undefined || a.controller.signal.aborted) return endWithFailure(a, timeoutFailure(call.leaf, call.timeoutMs));
   if ('kind' in upstream) return endWithFailure(a, upstream);
   a.credentials = credentialsOf(call.leaf, upstream.headers);
   const serialised = serialise(a, upstream);

@@ -47,11 +47,10 @@ export function createHttpClient(): AxiosInstance {
     proxy: false,
     maxRedirects: 0,
     validateStatus: () => true,
-    responseType: 'text',
+    // Every reply is read as a stream (sendJson bounds it by MAX_UPSTREAM_BODY and the budget).
+    responseType: 'stream',
     // Bodies are sent as serialised (axios would parse and trim a JSON string again).
     transformRequest: [(data: unknown) => data],
-    transformResponse: [(data: unknown) => data],
-    maxContentLength: MAX_UPSTREAM_BODY,
     maxBodyLength: MAX_UPSTREAM_BODY,
     decompress: true,
   });
@@ -157,11 +156,8 @@ export function toTransportError(err: unknown, signal: AbortSignal): TransportEr
       ? new TransportError('upstream did not answer in time', 'timeout')
       : new TransportError('request aborted', 'aborted');
   }
-  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  const e = err as { code?: string; cause?: { code?: string } };
   const code = e.code === 'ERR_BAD_RESPONSE' || e.code === 'ERR_BAD_REQUEST' ? e.cause?.code : e.code;
-  if (typeof e.message === 'string' && /maxContentLength/.test(e.message)) {
-    return new TransportError('upstream reply is larger than the router accepts', 'too_large');
-  }
   return new TransportError(describe(code), 'network', code);
 }
 

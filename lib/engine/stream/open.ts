@@ -19,8 +19,6 @@ export interface StreamOptions {
   readonly recover?: Recover;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 export async function streamAttempt(a: Attempt, upstream: UpstreamRequest, options: StreamOptions): Promise<Outcome> {
   const { leaf, adapter } = a.call;
   const { ctx } = a;

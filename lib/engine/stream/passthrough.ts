@@ -5,6 +5,7 @@
  * the answer, whose chunks are then spliced in as if they were the first stream's.
  */
 import type { JsonObject, UnifiedChunk } from '../../providers/types.js';
+import { isObject } from '../../providers/openai-compatible.js';
 import { abandoned, recordUsage, type Attempt } from '../attempt.js';
 import { announce, announceStreamEnd, cancelReasonOf } from '../context.js';
 import { failure, type Failure, type MutableRecord, type StreamHandle, type StreamStep, type StreamSuccess } from '../outcome.js';
@@ -13,8 +14,6 @@ import { POST_FINISH_GRACE_MS, notesOf, type UpstreamReader } from './reader.js'
 
 /** Finds a target to continue a broken answer from `text`; undefined when none can. */
 export type Recover = (text: string) => Promise<StreamSuccess | undefined>;
-
-const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export class PassthroughHandle implements StreamHandle {
   private ended: StreamStep | undefined;

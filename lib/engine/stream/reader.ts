@@ -6,14 +6,14 @@
  */
 import type { Readable } from 'node:stream';
 import { InvalidUpstreamResponse } from '../../errors.js';
-import type { JsonObject, ParseContext, ProviderAdapter, StreamDecoder, StreamEvent, StreamState, UnifiedChunk, Usage } from '../../providers/types.js';
+import { isObject } from '../../providers/openai-compatible.js';
+import type { ParseContext, ProviderAdapter, StreamDecoder, StreamEvent, StreamState, UnifiedChunk, Usage } from '../../providers/types.js';
 import type { MutableRecord } from '../outcome.js';
 import type { Watchdog } from '../policies/timeout.js';
 
 /** Once every choice has its finish_reason, how long to wait for a usage chunk still due. */
 export const POST_FINISH_GRACE_MS = 1_000;
 
-const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function nonEmpty(value: unknown): boolean {
   return typeof value === 'string' ? value !== '' : Array.isArray(value) ? value.length > 0 : isObject(value);
