@@ -256,9 +256,11 @@ function resolveTarget(
   const checked = checkProviderSettings(adapter, provider, { ...base?.settings, ...ownSettings }, path);
   if (!checked.ok) throw new ConfigError(checked.problem.message, checked.problem.path);
   const targetSettings = checked.value;
-  if (apiKey === undefined && adapter.requiresApiKey !== false && targetSettings.azure_ad_token === undefined) {
+  const credentialSettings = adapter.credentialSettings ?? [];
+  if (apiKey === undefined && adapter.requiresApiKey !== false && !credentialSettings.some((name) => targetSettings[name] !== undefined)) {
+    const alternatives = credentialSettings.length > 0 ? ` (or one of the settings ${credentialSettings.join(', ')})` : '';
     throw new ConfigError(
-      `${path} (provider "${provider}") has no credentials: give it an api_key, a virtual_key, or set options.providers["${provider}"].apiKey on the server`,
+      `${path} (provider "${provider}") has no credentials: give it an api_key${alternatives}, a virtual_key, or set options.providers["${provider}"].apiKey on the server`,
       path,
       'missing_credentials',
     );

@@ -110,6 +110,15 @@ export function buildFailure(leaf: PlanTarget, err: unknown, logger: { error: (.
 
 /** A 2xx body the adapter could not read. */
 export function parseFailure(leaf: PlanTarget, err: unknown, logger: { error: (...args: unknown[]) => void }): Failure {
+  // A 2xx reply that is a refusal in the provider's terms (Gemini's blocked prompt): the
+  // adapter throws it as the failure it stands for, with its status and error class.
+  if (err instanceof UpstreamStreamError) {
+    return failure('upstream_stream_error', err.errorClass, err.message, at(leaf), {
+      status: err.status,
+      ...(err.status < 500 ? { type: 'invalid_request_error' } : {}),
+      ...(err.upstreamCode ? { code: err.upstreamCode } : {}),
+    });
+  }
   const known = err instanceof InvalidUpstreamResponse;
   if (!known) logger.error('express-llm-fallback: adapter parseResponse threw:', err instanceof Error ? err.message : String(err));
   const message = known ? (err as Error).message : `${leaf.target.provider} answered with an unexpected body`;

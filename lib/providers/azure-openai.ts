@@ -28,6 +28,7 @@ const base = openAICompatibleAdapter({
   streamUsage: 'on_request',
   defaultBaseURL: '',
   settings: azureOpenAISettings,
+  credentialSettings: ['azure_ad_token'],
   authHeaders: (key) => ({ 'api-key': key }),
   settingHeaders: (settings): Record<string, string> =>
     typeof settings.azure_ad_token === 'string'

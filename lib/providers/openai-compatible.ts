@@ -151,6 +151,8 @@ export interface OpenAICompatibleSpec {
   streamUsage?: 'on_request' | 'always';
   /** False when the provider is reached without a key. @default true */
   requiresApiKey?: boolean;
+  /** Settings that stand for a credential instead of a key (ProviderAdapter.credentialSettings). */
+  credentialSettings?: readonly string[];
   /**
    * The provider's own target settings (joi object schema over snake_case names), read by
    * `settingHeaders`. @default none: the provider takes no settings
@@ -172,6 +174,7 @@ export function openAICompatibleAdapter(spec: OpenAICompatibleSpec): OpenAICompa
     supportsPrefill: spec.supportsPrefill ?? false,
     ...(spec.streamUsage ? { streamUsage: spec.streamUsage } : {}),
     requiresApiKey: spec.requiresApiKey ?? true,
+    ...(spec.credentialSettings ? { credentialSettings: spec.credentialSettings } : {}),
     ...(spec.settings ? { settings: spec.settings } : {}),
     buildRequest(req: UnifiedRequest, target: ResolvedTarget): UpstreamRequest {
       const base = target.baseURL ?? spec.defaultBaseURL;

@@ -180,6 +180,13 @@ export interface ProviderAdapter {
   /** False for providers reached without a key (a local Ollama); a target without one is then valid. @default true */
   readonly requiresApiKey?: boolean;
   /**
+   * Settings any one of which stands for the target's credential instead of an api key (Azure's
+   * `azure_ad_token`, Bedrock's `aws_access_key_id`, Vertex's `vertex_service_account_json`).
+   * A target with no api key and none of these is refused (400 `missing_credentials`) unless
+   * {@link requiresApiKey} is false.
+   */
+  readonly credentialSettings?: readonly string[];
+  /**
    * How the upstream reports a stream's usage, so that every attempt's tokens and cost are
    * recorded: `on_request`, only when asked with OpenAI's `stream_options: { include_usage: true }`
    * (the router then asks on every stream); `always`, at the end of every stream (the router waits

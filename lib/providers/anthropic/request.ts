@@ -5,7 +5,18 @@
  * Anything the Messages API cannot take (an unknown content part, a malformed tool call, an
  * unsupported role) is a `RequestError` 400 `invalid_parameter` whose `param` names the field.
  */
-import { RequestError } from '../../errors.js';
+import {
+  imageSource,
+  invalid,
+  requireMessages,
+  stopSequences,
+  systemText,
+  toolCallIdOf,
+  toolCallsOf,
+  toolChoiceOf,
+  toolSpecs,
+  withOwnHeaders,
+} from '../chat-input.js';
 import { isObject, trimTrailingSlashes } from '../openai-compatible.js';
 import type { JsonObject, ResolvedTarget, UnifiedRequest, UpstreamRequest } from '../types.js';
 
@@ -22,39 +33,12 @@ interface AnthropicMessage {
   content: string | Block[];
 }
 
-/** A message the adapter cannot translate: 400 `invalid_parameter` naming the field. */
-function invalid(message: string, param: string): RequestError {
-  return new RequestError(message, 400, 'invalid_parameter', 'invalid_request_error', param);
-}
-
-/** Text of a system/developer message: a string, or the text parts of an array joined by "\n". */
-function systemText(content: unknown, param: string): string {
-  if (typeof content === 'string') return content;
-  if (content === null || content === undefined) return '';
-  if (!Array.isArray(content)) throw invalid(`${param} must be a string or an array`, param);
-  const texts: string[] = [];
-  content.forEach((part, k) => {
-    if (!isObject(part) || part.type !== 'text' || typeof part.text !== 'string') {
-      throw invalid(`${param}[${k}] must be a text part`, `${param}[${k}]`);
-    }
-    texts.push(part.text);
-  });
-  return texts.join('\n');
-}
-
 /** An OpenAI `image_url` part as an Anthropic image block (base64 data URL or http(s) URL). */
 function imageBlock(part: JsonObject, param: string): Block {
-  const image = part.image_url;
-  const url = typeof image === 'string' ? image : isObject(image) ? image.url : undefined;
-  if (typeof url !== 'string') {
-    throw invalid(`${param}.image_url.url must be a string`, `${param}.image_url.url`);
-  }
-  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-  if (data) {
-    return { type: 'image', source: { type: 'base64', media_type: data[1], data: data[2] } };
-  }
-  if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
-  throw invalid(`${param}.image_url.url must be a base64 data URL or an http(s) URL`, `${param}.image_url.url`);
+  const image = imageSource(part, param);
+  return image.kind === 'base64'
+    ? { type: 'image', source: { type: 'base64', media_type: image.mediaType, data: image.data } }
+    : { type: 'image', source: { type: 'url', url: image.url } };
 }
 
 /** OpenAI message content (string, array of parts or null) as Anthropic content blocks. */
@@ -80,51 +64,15 @@ function contentBlocks(content: unknown, param: string): Block[] {
   return blocks;
 }
 
-/** The `input` of a tool call: its `arguments` JSON text (or object) as an object. */
-function toolInput(args: unknown, param: string): JsonObject {
-  let input: unknown;
-  if (args === undefined || args === null || args === '') {
-    input = {};
-  } else if (typeof args === 'string') {
-    try {
-      input = JSON.parse(args);
-    } catch {
-      throw invalid(`${param} is not valid JSON`, param);
-    }
-  } else {
-    input = args;
-  }
-  if (!isObject(input)) throw invalid(`${param} is not a JSON object`, param);
-  return input;
-}
-
 /** Assistant `tool_calls` as Anthropic `tool_use` blocks. */
 function toolUseBlocks(toolCalls: unknown, i: number): Block[] {
-  if (toolCalls === null || toolCalls === undefined) return [];
-  const param = `messages[${i}].tool_calls`;
-  if (!Array.isArray(toolCalls)) throw invalid(`${param} must be an array`, param);
-  return toolCalls.map((call, j) => {
-    const callParam = `${param}[${j}]`;
-    if (!isObject(call) || !isObject(call.function)) {
-      throw invalid(`${callParam} must be an object with a function`, callParam);
-    }
-    if (typeof call.id !== 'string') throw invalid(`${callParam}.id must be a string`, `${callParam}.id`);
-    const fn = call.function;
-    if (typeof fn.name !== 'string') {
-      throw invalid(`${callParam}.function.name must be a string`, `${callParam}.function.name`);
-    }
-    const input = toolInput(fn.arguments, `${callParam}.function.arguments`);
-    return { type: 'tool_use', id: call.id, name: fn.name, input };
-  });
+  return toolCallsOf(toolCalls, i).map((call) => ({ type: 'tool_use', id: call.id, name: call.name, input: call.input }));
 }
 
 /** A `tool` role message as an Anthropic `tool_result` block. */
 function toolResultBlock(msg: JsonObject, i: number): Block {
   const param = `messages[${i}]`;
-  if (typeof msg.tool_call_id !== 'string' || msg.tool_call_id === '') {
-    throw invalid(`${param}.tool_call_id is required`, `${param}.tool_call_id`);
-  }
-  const block: Block = { type: 'tool_result', tool_use_id: msg.tool_call_id };
+  const block: Block = { type: 'tool_result', tool_use_id: toolCallIdOf(msg, i) };
   if (typeof msg.content === 'string') block.content = msg.content;
   else if (msg.content !== null && msg.content !== undefined) {
     block.content = contentBlocks(msg.content, `${param}.content`);
@@ -204,42 +152,24 @@ function translateMessages(messages: unknown[]): { system?: string; messages: An
 
 /** OpenAI `tools` as Anthropic tools. */
 function translateTools(tools: unknown): Block[] {
-  if (!Array.isArray(tools)) throw invalid('tools must be an array', 'tools');
-  return tools.map((tool, i) => {
-    const param = `tools[${i}]`;
-    if (!isObject(tool) || tool.type !== 'function' || !isObject(tool.function)) {
-      throw invalid(`${param} must be a function tool`, param);
-    }
-    const fn = tool.function;
-    if (typeof fn.name !== 'string') {
-      throw invalid(`${param}.function.name must be a string`, `${param}.function.name`);
-    }
-    const out: Block = { name: fn.name };
-    if (typeof fn.description === 'string') out.description = fn.description;
-    out.input_schema = isObject(fn.parameters) ? fn.parameters : { type: 'object', properties: {} };
-    return out;
-  });
+  return toolSpecs(tools).map((tool) => ({
+    name: tool.name,
+    ...(tool.description !== undefined ? { description: tool.description } : {}),
+    input_schema: tool.parameters,
+  }));
 }
 
 /** OpenAI `tool_choice` as Anthropic `tool_choice`. */
-function translateToolChoice(choice: unknown): Block {
-  if (choice === 'auto') return { type: 'auto' };
-  if (choice === 'required') return { type: 'any' };
-  if (choice === 'none') return { type: 'none' };
-  if (isObject(choice) && choice.type === 'function' && isObject(choice.function)) {
-    if (typeof choice.function.name === 'string') return { type: 'tool', name: choice.function.name };
-  }
-  throw invalid("tool_choice must be 'auto', 'required', 'none' or {type:'function',function:{name}}", 'tool_choice');
+function translateToolChoice(choice: unknown): Block | undefined {
+  const read = toolChoiceOf(choice);
+  if (read === undefined) return undefined;
+  if (read.kind === 'function') return { type: 'tool', name: read.name };
+  return { type: read.kind === 'required' ? 'any' : read.kind };
 }
 
 /** Translates an OpenAI chat body into an Anthropic Messages API body. */
 export function translateBody(body: JsonObject): JsonObject {
-  if (!Array.isArray(body.messages)) {
-    // As the router edge answers: missing is missing_parameter, present but wrong is invalid_parameter.
-    const code = body.messages === undefined || body.messages === null ? 'missing_parameter' : 'invalid_parameter';
-    throw new RequestError('messages is required and must be an array', 400, code, 'invalid_request_error', 'messages');
-  }
-  const { system, messages } = translateMessages(body.messages);
+  const { system, messages } = translateMessages(requireMessages(body));
   const out: JsonObject = {
     model: body.model,
     max_tokens: body.max_tokens ?? body.max_completion_tokens ?? DEFAULT_MAX_TOKENS,
@@ -247,21 +177,18 @@ export function translateBody(body: JsonObject): JsonObject {
   if (system !== undefined) out.system = system;
   out.messages = messages;
 
-  if (typeof body.stop === 'string') out.stop_sequences = [body.stop];
-  else if (Array.isArray(body.stop)) out.stop_sequences = body.stop;
+  const stop = stopSequences(body.stop);
+  if (stop !== undefined) out.stop_sequences = stop;
 
   for (const key of ['temperature', 'top_p', 'top_k', 'stream'] as const) {
     if (body[key] !== undefined && body[key] !== null) out[key] = body[key];
   }
   if (typeof body.user === 'string') out.metadata = { user_id: body.user };
 
-  const tools = body.tools === undefined || body.tools === null ? [] : translateTools(body.tools);
+  const tools = translateTools(body.tools);
   if (tools.length > 0) out.tools = tools;
 
-  let toolChoice: Block | undefined;
-  if (body.tool_choice !== undefined && body.tool_choice !== null) {
-    toolChoice = translateToolChoice(body.tool_choice);
-  }
+  let toolChoice = translateToolChoice(body.tool_choice);
   if (body.parallel_tool_calls === false && toolChoice?.type !== 'none') {
     // Anthropic rejects tool_choice without tools, so none is created when no tools are sent.
     if (toolChoice === undefined && tools.length > 0) toolChoice = { type: 'auto' };
@@ -286,11 +213,7 @@ export function buildHeaders(target: ResolvedTarget): Record<string, string> {
         : '';
   if (betaValue !== '') ours['anthropic-beta'] = betaValue;
 
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(target.headers)) {
-    if (!(name.toLowerCase() in ours)) headers[name] = value;
-  }
-  return { ...headers, ...ours };
+  return withOwnHeaders(target, ours);
 }
 
 /** The Messages API request for one OpenAI-format chat request. */
