@@ -91,6 +91,9 @@ export function failureFromReply(leaf: PlanTarget, adapter: ProviderAdapter, rep
  * fault, a 400 `invalid_request_error`; anything else is the adapter's own bug.
  */
 export function buildFailure(leaf: PlanTarget, err: unknown, logger: { error: (...args: unknown[]) => void }): Failure {
+  // An upstream the adapter had to reach first refused or failed (an OAuth token endpoint, a
+  // credentials function): the failure it stands for, which may fail over.
+  if (err instanceof UpstreamStreamError) return refusal(leaf, err);
   if (err instanceof FallbackRouterError) {
     return {
       kind: 'failure',
@@ -108,17 +111,20 @@ export function buildFailure(leaf: PlanTarget, err: unknown, logger: { error: (.
   return failure('internal_error', 'bad_request', `the ${leaf.target.provider} adapter could not build the request`, at(leaf), { status: 400, type: 'invalid_request_error' });
 }
 
+/** An adapter's UpstreamStreamError outside a stream, as the failure it names. */
+function refusal(leaf: PlanTarget, err: UpstreamStreamError): Failure {
+  return failure('upstream_stream_error', err.errorClass, err.message, at(leaf), {
+    status: err.status,
+    ...(err.status < 500 ? { type: 'invalid_request_error' } : {}),
+    ...(err.upstreamCode ? { code: err.upstreamCode } : {}),
+  });
+}
+
 /** A 2xx body the adapter could not read. */
 export function parseFailure(leaf: PlanTarget, err: unknown, logger: { error: (...args: unknown[]) => void }): Failure {
   // A 2xx reply that is a refusal in the provider's terms (Gemini's blocked prompt): the
   // adapter throws it as the failure it stands for, with its status and error class.
-  if (err instanceof UpstreamStreamError) {
-    return failure('upstream_stream_error', err.errorClass, err.message, at(leaf), {
-      status: err.status,
-      ...(err.status < 500 ? { type: 'invalid_request_error' } : {}),
-      ...(err.upstreamCode ? { code: err.upstreamCode } : {}),
-    });
-  }
+  if (err instanceof UpstreamStreamError) return refusal(leaf, err);
   const known = err instanceof InvalidUpstreamResponse;
   if (!known) logger.error('express-llm-fallback: adapter parseResponse threw:', err instanceof Error ? err.message : String(err));
   const message = known ? (err as Error).message : `${leaf.target.provider} answered with an unexpected body`;
