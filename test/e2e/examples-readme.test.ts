@@ -211,6 +211,13 @@ describe('the README examples run', () => {
     assert.match(output, /^GET \/admin\/llm\/logs\/\S+: HTTP 200, served by azure-openai after 2 attempts$/m);
   });
 
+  test('examples/custom-adapter.ts: a provider we do not ship, signed asynchronously, serves the fallback and a stream', { timeout: 60_000 }, async () => {
+    const { code, output } = await runExample('examples/custom-adapter.ts');
+    assert.equal(code, 0, output);
+    assert.match(output, /^HTTP 200 from acme after 2 attempts: Acme answering: "Say hello" \(13 tokens\)$/m);
+    assert.match(output, /^streamed from acme: Acme answering: "Stream it" \[DONE\]$/m);
+  });
+
   test('examples/trace-store.ts: the stored trace', { timeout: 60_000 }, async () => {
     const { code, output } = await runExample('examples/trace-store.ts');
     assert.equal(code, 0, output);
