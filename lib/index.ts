@@ -16,6 +16,10 @@ export type {
   OpenAISettings,
   AzureOpenAISettings,
   AnthropicSettings,
+  VertexSettings,
+  VertexServiceAccount,
+  BedrockSettings,
+  AwsCredentials,
   BuiltinProviderSettings,
   SnakeToCamel,
   WithCamelKeys,
@@ -28,6 +32,8 @@ export type {
   OpenAIProviderOptions,
   AzureOpenAIProviderOptions,
   AnthropicProviderOptions,
+  VertexProviderOptions,
+  BedrockProviderOptions,
   OpenAICompatibleProviderOptions,
   VirtualKeyOptions,
 } from './config/provider-options.js';
@@ -59,6 +65,11 @@ export type { EngineEventMap, EngineEventName, RequestSummary } from './engine/e
 export { openaiAdapter } from './providers/openai.js';
 export { azureOpenAIAdapter } from './providers/azure-openai.js';
 export { anthropicAdapter } from './providers/anthropic/index.js';
+export { googleAdapter } from './providers/google/index.js';
+export { vertexAdapter, createVertexAdapter, type VertexAdapterOptions } from './providers/vertex/index.js';
+export { bedrockAdapter } from './providers/bedrock/index.js';
+export { cohereAdapter } from './providers/cohere/index.js';
+export { mistralAdapter } from './providers/mistral.js';
 export { openAICompatibleAdapter, type OpenAICompatibleSpec } from './providers/openai-compatible.js';
 export {
   FallbackRouterError,

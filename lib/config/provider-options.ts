@@ -7,9 +7,13 @@
 import {
   ANTHROPIC_SETTINGS_SHAPE,
   AZURE_OPENAI_SETTINGS_SHAPE,
+  BEDROCK_SETTINGS_SHAPE,
   OPENAI_SETTINGS_SHAPE,
+  VERTEX_SETTINGS_SHAPE,
   type AnthropicSettings,
   type AzureOpenAISettings,
+  type BedrockSettings,
+  type VertexSettings,
   type FieldKinds,
   type OpenAISettings,
   type WithCamelKeys,
@@ -31,7 +35,11 @@ export type OpenAIProviderOptions = BaseProviderOptions & WithCamelKeys<OpenAISe
 export type AzureOpenAIProviderOptions = BaseProviderOptions & WithCamelKeys<AzureOpenAISettings>;
 /** `options.providers.anthropic`: `anthropicVersion`, `anthropicBeta`. */
 export type AnthropicProviderOptions = BaseProviderOptions & WithCamelKeys<AnthropicSettings>;
-/** The other built-in providers (Groq, Mistral, Together, DeepSeek, ...) take no settings. */
+/** `options.providers['vertex-ai']`: `vertexProjectId`, `vertexRegion`, `vertexServiceAccountJson`, `getAccessToken`. */
+export type VertexProviderOptions = BaseProviderOptions & WithCamelKeys<VertexSettings>;
+/** `options.providers.bedrock`: `awsRegion`, `awsAccessKeyId`, `awsSecretAccessKey`, `awsSessionToken`, `getCredentials`. */
+export type BedrockProviderOptions = BaseProviderOptions & WithCamelKeys<BedrockSettings>;
+/** The other built-in providers (Gemini, Cohere, Groq, Mistral, Together, DeepSeek, ...) take no settings. */
 export type OpenAICompatibleProviderOptions = BaseProviderOptions;
 
 /**
@@ -53,6 +61,14 @@ export interface BuiltinSettingsByName {
   azureopenai: AzureOpenAISettings;
   azure: AzureOpenAISettings;
   anthropic: AnthropicSettings;
+  google: {};
+  gemini: {};
+  'vertex-ai': VertexSettings;
+  vertex: VertexSettings;
+  vertex_ai: VertexSettings;
+  vertexai: VertexSettings;
+  bedrock: BedrockSettings;
+  cohere: {};
   groq: {};
   'mistral-ai': {};
   mistral: {};
@@ -108,6 +124,8 @@ export type VirtualKeyOptions =
   | ({ provider: 'openai' } & OpenAIProviderOptions)
   | ({ provider: AzureName } & AzureOpenAIProviderOptions)
   | ({ provider: 'anthropic' } & AnthropicProviderOptions)
+  | ({ provider: 'vertex-ai' | 'vertex' | 'vertex_ai' | 'vertexai' } & VertexProviderOptions)
+  | ({ provider: 'bedrock' } & BedrockProviderOptions)
   | ({ provider: string } & ProviderOptions);
 
 /** Every built-in provider name and alias, with the settings shape it takes. */
@@ -118,6 +136,14 @@ export const BUILTIN_PROVIDER_NAMES = {
   azureopenai: AZURE_OPENAI_SETTINGS_SHAPE,
   azure: AZURE_OPENAI_SETTINGS_SHAPE,
   anthropic: ANTHROPIC_SETTINGS_SHAPE,
+  google: {},
+  gemini: {},
+  'vertex-ai': VERTEX_SETTINGS_SHAPE,
+  vertex: VERTEX_SETTINGS_SHAPE,
+  vertex_ai: VERTEX_SETTINGS_SHAPE,
+  vertexai: VERTEX_SETTINGS_SHAPE,
+  bedrock: BEDROCK_SETTINGS_SHAPE,
+  cohere: {},
   groq: {},
   'mistral-ai': {},
   mistral: {},

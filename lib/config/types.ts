@@ -15,6 +15,28 @@
  * schemas cannot drift apart.
  */
 import type { ErrorClass } from '../providers/types.js';
+import type { FieldKinds } from './field-kinds.js';
+import type { BuiltinProviderSettings } from './provider-settings.js';
+
+export type { FieldKind, FieldKinds } from './field-kinds.js';
+export type {
+  OpenAISettings,
+  AzureOpenAISettings,
+  AnthropicSettings,
+  VertexSettings,
+  VertexServiceAccount,
+  BedrockSettings,
+  AwsCredentials,
+  BuiltinProviderSettings,
+} from './provider-settings.js';
+export {
+  OPENAI_SETTINGS_SHAPE,
+  AZURE_OPENAI_SETTINGS_SHAPE,
+  ANTHROPIC_SETTINGS_SHAPE,
+  VERTEX_SETTINGS_SHAPE,
+  BEDROCK_SETTINGS_SHAPE,
+  TARGET_SETTINGS_SHAPE,
+} from './provider-settings.js';
 
 // ---------------------------------------------------------------------------------------------
 // Key spelling helpers
@@ -140,41 +162,6 @@ export interface ConfigNodeFields<Extra extends object = {}> {
   options?: readonly Config<Extra>[];
 }
 
-/** OpenAI's settings (openai.ts `openaiSettings`); the `openai_` spelling wins over the short one. */
-export interface OpenAISettings {
-  /** The `OpenAI-Organization` header. */
-  openai_organization?: string;
-  /** The `OpenAI-Project` header. */
-  openai_project?: string;
-  /** The `OpenAI-Organization` header. */
-  organization?: string;
-  /** The `OpenAI-Project` header. */
-  project?: string;
-}
-
-/** Azure OpenAI's settings (azure-openai.ts `azureOpenAISettings`). */
-export interface AzureOpenAISettings {
-  /** The resource: `https://{resource_name}.openai.azure.com`. */
-  resource_name?: string;
-  /** The deployment. @default the request's `model` */
-  deployment_id?: string;
-  /** The `api-version`. @default '2024-10-21' */
-  api_version?: string;
-  /** An Entra ID token, sent as `Authorization: Bearer` instead of `api-key`. */
-  azure_ad_token?: string;
-}
-
-/** Anthropic's settings (anthropic/index.ts `anthropicSettings`). */
-export interface AnthropicSettings {
-  /** The `anthropic-version` header. @default '2023-06-01' */
-  anthropic_version?: string;
-  /** The `anthropic-beta` header: one value, or several joined by commas. */
-  anthropic_beta?: string | readonly string[];
-}
-
-/** The settings of every built-in adapter that takes any (a target may carry any of them). */
-export type BuiltinProviderSettings = OpenAISettings & AzureOpenAISettings & AnthropicSettings;
-
 // ---------------------------------------------------------------------------------------------
 // Public config types (snake_case and camelCase keys)
 // ---------------------------------------------------------------------------------------------
@@ -269,33 +256,6 @@ export type Config<Extra extends object = {}> =
 // Shapes: every key of each field type and the kind of its value, for the drift test
 // ---------------------------------------------------------------------------------------------
 
-/** The kind of a value as joi's `describe()` names its type (`enum`: a `valid()` list). */
-export type FieldKind = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'alternatives' | 'enum';
-
-type KindOfMember<V> = V extends string
-  ? string extends V
-    ? 'string'
-    : 'enum'
-  : V extends number
-    ? 'number'
-    : V extends boolean
-      ? 'boolean'
-      : V extends readonly unknown[]
-        ? 'array'
-        : V extends object
-          ? 'object'
-          : never;
-type IsUnion<T, All = T> = T extends unknown ? ([All] extends [T] ? false : true) : never;
-type KindOf<V> = true extends IsUnion<KindOfMember<V>> ? 'alternatives' : KindOfMember<V>;
-
-/**
- * For each key of `T`, the kind of its value; for an enum, its values. Used with `satisfies`,
- * a missing key, an extra key or a different kind is a compile error.
- */
-export type FieldKinds<T> = {
-  readonly [K in keyof T]-?: KindOf<NonNullable<T[K]>> extends 'enum' ? readonly NonNullable<T[K]>[] : KindOf<NonNullable<T[K]>>;
-};
-
 export const RETRY_SHAPE = {
   attempts: 'number',
   on_status_codes: 'array',
@@ -338,28 +298,3 @@ export const CONFIG_NODE_SHAPE = {
   options: 'array',
 } as const satisfies FieldKinds<ConfigNodeFields>;
 
-export const OPENAI_SETTINGS_SHAPE = {
-  openai_organization: 'string',
-  openai_project: 'string',
-  organization: 'string',
-  project: 'string',
-} as const satisfies FieldKinds<OpenAISettings>;
-
-export const AZURE_OPENAI_SETTINGS_SHAPE = {
-  resource_name: 'string',
-  deployment_id: 'string',
-  api_version: 'string',
-  azure_ad_token: 'string',
-} as const satisfies FieldKinds<AzureOpenAISettings>;
-
-export const ANTHROPIC_SETTINGS_SHAPE = {
-  anthropic_version: 'string',
-  anthropic_beta: 'alternatives',
-} as const satisfies FieldKinds<AnthropicSettings>;
-
-/** The settings any target may carry: those of every built-in adapter. */
-export const TARGET_SETTINGS_SHAPE = {
-  ...OPENAI_SETTINGS_SHAPE,
-  ...AZURE_OPENAI_SETTINGS_SHAPE,
-  ...ANTHROPIC_SETTINGS_SHAPE,
-} as const satisfies FieldKinds<BuiltinProviderSettings>;

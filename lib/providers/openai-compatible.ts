@@ -11,6 +11,7 @@ import type {
   JsonObject,
   ParseContext,
   ProviderAdapter,
+  ReplyHeaders,
   ResolvedTarget,
   SseEvent,
   StreamState,
@@ -83,6 +84,13 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/**
+ * Statuses at which OpenAI-compatible servers report an over-long prompt (Together answers
+ * 403, vLLM/TGI-based servers 400 or 422, some 413), and the wordings they use.
+ */
+const CONTEXT_STATUSES = new Set([400, 403, 413, 422]);
+const CONTEXT_MESSAGE = /maximum context length|context window|context length|tokens \+ `?max_new_tokens`? must be <=|prompt is too long/i;
+
 /** Classifies an OpenAI-format error body `{error:{message,type,code,param}}`. */
 export function classifyOpenAIError(provider: string, status: number, body: unknown): ClassifiedError {
   const err = isObject(body) && isObject(body.error) ? body.error : undefined;
@@ -98,7 +106,7 @@ export function classifyOpenAIError(provider: string, status: number, body: unkn
   const hint = `${code ?? ''} ${type ?? ''}`;
   if (/context_length_exceeded|string_above_max_length/.test(hint)) errorClass = 'context_length_exceeded';
   else if (/content_filter|content_policy/.test(hint)) errorClass = 'content_filter';
-  else if (status === 400 && /maximum context length|context window/i.test(message)) {
+  else if (CONTEXT_STATUSES.has(status) && CONTEXT_MESSAGE.test(message)) {
     errorClass = 'context_length_exceeded';
   }
   const result: { -readonly [K in keyof ClassifiedError]: ClassifiedError[K] } = { errorClass, message };
@@ -158,6 +166,16 @@ export interface OpenAICompatibleSpec {
    * `settingHeaders`. @default none: the provider takes no settings
    */
   settings?: ObjectSchema;
+  /**
+   * Rewrites the OpenAI body into what this provider takes (renamed or dropped fields, ids in
+   * its format). Returns a new object: `body` must not be mutated. @default the body as it is
+   */
+  transformBody?: (body: JsonObject, req: UnifiedRequest) => JsonObject;
+  /**
+   * Classifies a non-2xx reply whose body is in the provider's own error format.
+   * @default classifyOpenAIError
+   */
+  classifyError?: (status: number, body: unknown, headers: ReplyHeaders) => ClassifiedError;
 }
 
 /** An OpenAI-compatible adapter: its requests are built synchronously. */
@@ -186,14 +204,15 @@ export function openAICompatibleAdapter(spec: OpenAICompatibleSpec): OpenAICompa
         ...(spec.settingHeaders ? spec.settingHeaders(target.settings) : {}),
         ...(target.apiKey ? authHeaders(target.apiKey) : {}),
       };
-      return { url: joinUrl(base, OPENAI_PATHS[req.endpoint]), headers, body: req.body };
+      const body = spec.transformBody ? spec.transformBody(req.body, req) : req.body;
+      return { url: joinUrl(base, OPENAI_PATHS[req.endpoint]), headers, body };
     },
     parseResponse(body: unknown, ctx: ParseContext): UnifiedResponse {
       return checkOpenAIShape(ctx.request.endpoint, body, spec.name);
     },
     parseStreamEvent: parseOpenAIStreamEvent,
-    classifyError(status: number, body: unknown): ClassifiedError {
-      return classifyOpenAIError(spec.name, status, body);
+    classifyError(status: number, body: unknown, headers: ReplyHeaders): ClassifiedError {
+      return spec.classifyError ? spec.classifyError(status, body, headers) : classifyOpenAIError(spec.name, status, body);
     },
   };
 }

@@ -1,9 +1,14 @@
 /** Built-in adapters by canonical name, and the spellings accepted for each name. */
 import { anthropicAdapter } from './anthropic/index.js';
 import { azureOpenAIAdapter } from './azure-openai.js';
+import { bedrockAdapter } from './bedrock/index.js';
+import { cohereAdapter } from './cohere/index.js';
+import { googleAdapter } from './google/index.js';
 import { openAICompatibleAdapter } from './openai-compatible.js';
+import { mistralAdapter } from './mistral.js';
 import { openaiAdapter } from './openai.js';
 import type { ProviderAdapter } from './types.js';
+import { vertexAdapter } from './vertex/index.js';
 
 /** Alternative spellings, lower-cased, mapped to the canonical (Portkey) provider name. */
 const ALIASES: Readonly<Record<string, string>> = {
@@ -11,6 +16,9 @@ const ALIASES: Readonly<Record<string, string>> = {
   azureopenai: 'azure-openai',
   azure: 'azure-openai',
   gemini: 'google',
+  vertex: 'vertex-ai',
+  vertex_ai: 'vertex-ai',
+  vertexai: 'vertex-ai',
   mistral: 'mistral-ai',
   mistral_ai: 'mistral-ai',
   together: 'together-ai',
@@ -36,8 +44,12 @@ export function builtinAdapters(): Map<string, ProviderAdapter> {
     openaiAdapter,
     azureOpenAIAdapter,
     anthropicAdapter,
+    googleAdapter,
+    vertexAdapter,
+    cohereAdapter,
+    bedrockAdapter,
     openAICompatibleAdapter({ name: 'groq', defaultBaseURL: 'https://api.groq.com/openai/v1', endpoints: ['chat'], streamUsage: 'on_request' }),
-    openAICompatibleAdapter({ name: 'mistral-ai', defaultBaseURL: 'https://api.mistral.ai/v1', endpoints: ['chat', 'embedding'] }),
+    mistralAdapter,
     openAICompatibleAdapter({ name: 'together-ai', defaultBaseURL: 'https://api.together.xyz/v1', streamUsage: 'on_request' }),
     openAICompatibleAdapter({ name: 'deepseek', defaultBaseURL: 'https://api.deepseek.com/v1', endpoints: ['chat'], streamUsage: 'on_request' }),
     openAICompatibleAdapter({ name: 'fireworks-ai', defaultBaseURL: 'https://api.fireworks.ai/inference/v1', streamUsage: 'on_request' }),

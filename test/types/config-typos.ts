@@ -109,13 +109,13 @@ const header: string = JSON.stringify({ provider: 'anthropic', apiKey: 'k' } sat
 
 // --- valid: a custom adapter's settings, declared through Extra ---------------------------------
 
-interface BedrockSettings {
-  aws_region: string;
-  aws_secret_access_key?: string;
+interface AcmeSettings {
+  acme_region: string;
+  acme_secret_key?: string;
 }
-const custom: Config<BedrockSettings> = {
+const custom: Config<AcmeSettings> = {
   strategy: { mode: 'fallback' },
-  targets: [{ provider: 'bedrock', aws_region: 'eu-west-1' }, { provider: 'bedrock', awsRegion: 'us-east-1', awsSecretAccessKey: 's' }, { provider: 'openai' }],
+  targets: [{ provider: 'acme', acme_region: 'eu-west-1' }, { provider: 'acme', acmeRegion: 'us-east-1', acmeSecretKey: 's' }, { provider: 'openai' }],
 };
 const open: Config<Record<string, unknown>> = { provider: 'mine', anything: 1, goes: ['x'] };
 
@@ -129,12 +129,17 @@ const options: RouterOptions = {
     anthropic: { apiKey: 'k', anthropicVersion: '2023-06-01', anthropicBeta: ['a'] },
     groq: { apiKey: 'k' },
     'openai-compatible': { baseURL: 'http://127.0.0.1:8000/v1' },
-    bedrock: { awsRegion: 'eu-west-1', aws_secret_access_key: 's', anything: { nested: true } },
+    acme: { acmeRegion: 'eu-west-1', acme_secret_key: 's', anything: { nested: true } },
+    bedrock: { awsRegion: 'eu-west-1', awsAccessKeyId: 'AKIA', aws_secret_access_key: 's', getCredentials: async () => ({ accessKeyId: 'a', secretAccessKey: 's' }) },
+    'vertex-ai': { vertexProjectId: 'p', vertexRegion: 'us-central1', getAccessToken: async () => 'token', vertexServiceAccountJson: { client_email: 'e' } },
+    gemini: { apiKey: 'k' },
+    cohere: { apiKey: 'k' },
   },
   virtualKeys: {
     'vk-openai': { provider: 'openai', apiKey: 'k', organization: 'org' },
     'vk-azure': { provider: 'azure', apiKey: 'k', resourceName: 'acme' },
-    'vk-custom': { provider: 'bedrock', awsRegion: 'eu-west-1' },
+    'vk-custom': { provider: 'acme', acmeRegion: 'eu-west-1' },
+    'vk-bedrock': { provider: 'bedrock', awsRegion: 'eu-west-1', awsAccessKeyId: 'AKIA', awsSecretAccessKey: 's' },
   },
   configs: { current: currentSnake, camel: currentCamel, mixed, legacy, legacyCamel, single, frozen, custom, open },
   defaultConfig: { strategy: { mode: 'fallback' }, targets: [{ virtual_key: 'vk-openai' }, { provider: 'anthropic' }] },
@@ -143,8 +148,10 @@ createFallbackRouter(options);
 createFallbackRouter({ defaultConfig: { mode: 'fallback', options: [{ provider: 'openai' }] } });
 // A config with a custom adapter's settings is declared as a Config<Extra> (inline, where the
 // option's type is Config, those settings would be unknown keys).
-const bedrockConfig: Config<BedrockSettings> = { provider: 'bedrock', awsRegion: 'eu-west-1' };
-createFallbackRouter({ configs: { bedrock: bedrockConfig }, defaultConfig: bedrockConfig });
+const acmeConfig: Config<AcmeSettings> = { provider: 'acme', acmeRegion: 'eu-west-1' };
+createFallbackRouter({ configs: { acme: acmeConfig }, defaultConfig: acmeConfig });
+// Built-in providers' settings need no Extra.
+createFallbackRouter({ defaultConfig: { provider: 'bedrock', awsRegion: 'eu-west-1', awsAccessKeyId: 'AKIA', aws_secret_access_key: 's' } });
 const vk: VirtualKeyOptions = { provider: 'anthropic', anthropicVersion: '2023-06-01' };
 // Options typed loosely (ProviderOptions, a Record) still fit, under any name.
 const loose: ProviderOptions = { apiKey: 'k' };
@@ -192,11 +199,11 @@ const e17: Config = { provider: 'openai', strategy: { mode: 'fallback' }, target
 // @ts-expect-error 'api_key' are incompatible
 const e18: Config = { virtual_key: 'vk', api_key: 'sk-1' };
 // @ts-expect-error region
-const e19: Config = { provider: 'bedrock', region: 'eu-west-1' };
-// @ts-expect-error awsRegoin
-const e20: Config<BedrockSettings> = { provider: 'bedrock', awsRegoin: 'eu-west-1' };
-// @ts-expect-error 'aws_region' are incompatible
-const e21: Config<BedrockSettings> = { strategy: { mode: 'fallback' }, aws_region: 'x', targets: [{ provider: 'bedrock', aws_region: 'x' }] };
+const e19: Config = { provider: 'acme', region: 'eu-west-1' };
+// @ts-expect-error acmeRegoin
+const e20: Config<AcmeSettings> = { provider: 'acme', acmeRegoin: 'eu-west-1' };
+// @ts-expect-error 'acme_region' are incompatible
+const e21: Config<AcmeSettings> = { strategy: { mode: 'fallback' }, acme_region: 'x', targets: [{ provider: 'acme', acme_region: 'x' }] };
 // @ts-expect-error 'targets' is missing
 const e22: Config = { strategy: { mode: 'fallback' } };
 // @ts-expect-error 'virtual_key' are incompatible

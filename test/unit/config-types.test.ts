@@ -153,8 +153,10 @@ const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLo
 const toCamel = (key: string): string => key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
 /** A value of the kind joi accepts for a setting (every built-in setting takes a plain name). */
-function sampleSetting(kind: FieldKind | readonly string[]): unknown {
+function sampleSetting(kind: FieldKind | readonly string[], key = ''): unknown {
   if (typeof kind !== 'string') return kind[0];
+  if (kind === 'function') return () => 'abc';
+  if (key.endsWith('region')) return 'us-east-1';
   if (kind === 'string' || kind === 'alternatives') return 'abc';
   throw new Error(`no sample for a setting of kind ${kind}`);
 }
@@ -234,6 +236,8 @@ describe('Config types: no drift from the joi schemas', () => {
         { provider: 'openai', apiKey: 'k', openaiOrganization: 'o', openaiProject: 'p', organization: 'o', project: 'p' },
         { provider: 'azure-openai', resourceName: 'acme', deploymentId: 'd', apiVersion: 'v', azureAdToken: 't' },
         { provider: 'anthropic', anthropicVersion: 'v', anthropicBeta: ['b'] },
+        { provider: 'vertex-ai', vertexProjectId: 'p', vertexRegion: 'us-central1', vertexServiceAccountJson: '{}', getAccessToken: () => 't' },
+        { provider: 'bedrock', awsRegion: 'us-east-1', awsAccessKeyId: 'a', awsSecretAccessKey: 's', awsSessionToken: 't', getCredentials: () => ({ accessKeyId: 'a', secretAccessKey: 's' }) },
         { virtualKey: 'vk' },
         { mode: 'single', options: [{ provider: 'openai' }] },
       ],
@@ -261,7 +265,7 @@ describe('Config types: no drift from the joi schemas', () => {
     for (const [name, shape] of Object.entries(BUILTIN_PROVIDER_NAMES) as [string, Shape][]) {
       for (const spell of [toCamel, (k: string) => k]) {
         const entry: Record<string, unknown> = { apiKey: 'k' };
-        for (const [key, kind] of Object.entries(shape)) entry[spell(key)] = sampleSetting(kind);
+        for (const [key, kind] of Object.entries(shape)) entry[spell(key)] = sampleSetting(kind, key);
         const settings = parseOptions({ logger: quiet, providers: { [name]: entry } });
         const parsed = settings.providers.get(canonicalProvider(name));
         assert.ok(parsed, name);
