@@ -7,14 +7,14 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Answer, RawReceived, ScriptUsage } from './types.js';
+import type { Answer, ConformanceFake, ErrorKind, NeutralMessage, NeutralRequest, RawReceived, ScriptUsage } from './types.js';
 
 /** The running server a fake builds on. */
 export interface ScriptedServer {
   readonly origin: string;
   readonly received: RawReceived[];
-  /** The next scripted answer, or `{ kind: 'text', text: defaultText }` once the script is used up. */
-  next(): Answer;
+  /** The next scripted answer, or once the script is used up `fallback` (default `{ kind: 'text', text: defaultText }`). */
+  next(fallback?: Answer): Answer;
   script(...answers: Answer[]): void;
   reset(): void;
   close(): Promise<void>;
@@ -50,7 +50,7 @@ export async function startScriptedServer(defaultText: string, handle: Handler):
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
-    next: () => queue.shift() ?? { kind: 'text', text: defaultText },
+    next: (fallback) => queue.shift() ?? fallback ?? { kind: 'text', text: defaultText },
     script: (...answers) => {
       queue.push(...answers);
     },
@@ -66,6 +66,35 @@ export async function startScriptedServer(defaultText: string, handle: Handler):
   };
 }
 
+/**
+ * The suite's contract over a running server, for a fake with nothing to add to it: `decode` reads
+ * `received[index]` (default: the last), its undefined fields left out so that a deepEqual with a
+ * literal holds. `version` is the path `baseURL` adds to the origin.
+ */
+export function conformanceFake(
+  server: ScriptedServer,
+  name: string,
+  version: string,
+  decode: (req: RawReceived) => NeutralRequest,
+  statusOf: (kind: ErrorKind) => number,
+): ConformanceFake {
+  const { origin, received } = server;
+  return {
+    origin,
+    baseURL: origin + version,
+    received,
+    decode: (index = received.length - 1) => {
+      const req = received[index];
+      if (!req) throw new Error(`${name} fake: no request #${index} (received ${received.length})`);
+      return JSON.parse(JSON.stringify(decode(req))) as NeutralRequest;
+    },
+    script: server.script,
+    statusOf,
+    reset: server.reset,
+    close: server.close,
+  };
+}
+
 /** Writes a JSON answer. `prefix` goes before the JSON text (DeepSeek's keep-alive blank lines). */
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}, prefix = ''): void {
   const text = prefix + JSON.stringify(body);
@@ -73,9 +102,10 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   res.end(text);
 }
 
-/** Sends the headers of an SSE answer. */
+/** Sends the headers of an SSE answer; a (lower-case) `content-type` in `headers` replaces the default one. */
 export function openSse(res: http.ServerResponse, headers: Readonly<Record<string, string>> = {}): void {
-  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  const contentType = headers['content-type'] ?? 'text/event-stream; charset=utf-8';
+  res.writeHead(200, { ...headers, 'content-type': contentType, 'cache-control': 'no-cache', connection: 'keep-alive' });
 }
 
 /** Writes raw SSE text and resolves once it left the process (so that a cut after it keeps it). */
@@ -96,6 +126,14 @@ export function cut(res: http.ServerResponse): void {
   res.destroy();
 }
 
+/** A whole SSE answer: openSse(res, headers), the raw frames in order, then the end; with `keep` below their count, a cut after that many. */
+export async function playSse(res: http.ServerResponse, headers: Readonly<Record<string, string>>, frames: readonly string[], keep = frames.length): Promise<void> {
+  openSse(res, headers);
+  for (const frame of frames.slice(0, keep)) await writeRaw(res, frame);
+  if (keep < frames.length) cut(res);
+  else res.end();
+}
+
 /** The request body as JSON: the value, or undefined when it is not JSON. */
 export function parseJson(body: Buffer): unknown {
   try {
@@ -105,9 +143,52 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
+/** Why the request body is not JSON (JSON.parse's message), or undefined when it is. */
+export function jsonError(body: Buffer): string | undefined {
+  try {
+    JSON.parse(body.toString('utf8'));
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
 /** True for a plain JSON object. */
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The request body as a JSON object; `{}` when it is not one. */
+export function jsonBody(req: RawReceived): Record<string, unknown> {
+  const body = parseJson(req.body);
+  return isObject(body) ? body : {};
+}
+
+/**
+ * The neutral view of a chat body shaped like OpenAI's chat completions: the `system` turns (read
+ * by `text`) joined as the system prompt, the other turns through `message`, the
+ * `{type: 'function', function}` tools, `max_tokens`, `temperature` and `stream`.
+ */
+export function decodeChatBody(
+  body: Record<string, unknown>,
+  text: (content: unknown) => string,
+  message: (turn: Record<string, unknown>) => NeutralMessage,
+): Pick<NeutralRequest, 'kind' | 'stream' | 'system' | 'messages' | 'tools' | 'maxTokens' | 'temperature'> {
+  const turns = Array.isArray(body.messages) ? body.messages.filter(isObject) : [];
+  const system = turns.filter((m) => m.role === 'system').map((m) => text(m.content));
+  const tools = (Array.isArray(body.tools) ? body.tools.filter(isObject) : []).map((t) => {
+    const fn = isObject(t.function) ? t.function : {};
+    return { name: String(fn.name), ...(typeof fn.description === 'string' ? { description: fn.description } : {}), parameters: fn.parameters };
+  });
+  return {
+    kind: 'chat',
+    stream: body.stream === true,
+    ...(system.length > 0 ? { system: system.join('\n') } : {}),
+    messages: turns.filter((m) => m.role !== 'system').map(message),
+    tools,
+    ...(typeof body.max_tokens === 'number' ? { maxTokens: body.max_tokens } : {}),
+    ...(typeof body.temperature === 'number' ? { temperature: body.temperature } : {}),
+  };
 }
 
 /** Parses a tool call's JSON arguments text; the text itself when it is not JSON. */
@@ -120,10 +201,23 @@ export function parseArguments(text: unknown): unknown {
   }
 }
 
+/** The `{id, function: {name, arguments}}` tool calls of a list in the neutral view, arguments parsed ([] when none). */
+export function functionCalls(calls: unknown): Array<{ id?: string; name: string; arguments: unknown }> {
+  return (Array.isArray(calls) ? calls.filter(isObject) : []).map((c) => {
+    const fn = isObject(c.function) ? c.function : {};
+    return { ...(typeof c.id === 'string' ? { id: c.id } : {}), name: String(fn.name), arguments: parseArguments(fn.arguments) };
+  });
+}
+
 /** The value of a single-valued request header (the first one when repeated). */
 export function header(req: RawReceived, name: string): string | undefined {
   const value = req.headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** The token of an `Authorization: Bearer <token>` header (trimmed), undefined without one. */
+export function bearer(req: RawReceived): string | undefined {
+  return /^bearer\s+(\S.*)$/i.exec(header(req, 'authorization') ?? '')?.[1]?.trim();
 }
 
 /** The path of a request URL without its query, and its query parameters. */

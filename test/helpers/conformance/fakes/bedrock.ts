@@ -10,9 +10,9 @@
  * SigV4 and the event-stream encoding (bedrock-wire.ts) are our own, on node:crypto, so that they
  * stay independent of the libraries the adapter uses.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { isObject, jsonBody, parseJson, sendJson, startScriptedServer } from '../scripted-server.js';
 import type { Answer, ConformanceFake, NeutralMessage, NeutralRequest, RawReceived } from '../types.js';
 import {
   converseBody,
@@ -43,7 +43,6 @@ export interface BedrockFake extends ConformanceFake {
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const BEDROCK_FAULT = ':http://internal.amazon.com/coral/com.amazon.bedrock/';
 const CORAL_FAULT = ':http://internal.amazon.com/coral/com.amazon.coral.service/';
 
@@ -55,14 +54,6 @@ type Route = { readonly op: Operation; readonly model: string };
 function routeOf(method: string, url: string): Route | undefined {
   const m = /^\/model\/([^/?]+)\/(converse|converse-stream|invoke)(?:\?.*)?$/s.exec(url);
   return method === 'POST' && m ? { op: m[2] as Operation, model: decodeLoose(m[1]!) } : undefined;
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
@@ -102,8 +93,7 @@ function decodeMessages(messages: unknown): NeutralMessage[] {
 
 function decodeRequest(raw: RawReceived, credential: string | undefined): NeutralRequest {
   const route = routeOf(raw.method, raw.url);
-  const body = parseJson(raw.body);
-  const json: Json = isObject(body) ? body : {};
+  const json = jsonBody(raw);
   const base = { model: route?.model ?? '', credential, messages: [] as NeutralMessage[], tools: [] };
   if (route?.op === 'invoke') {
     const inputs = typeof json.inputText === 'string' ? [json.inputText] : list(json.texts).map(String);
@@ -155,18 +145,11 @@ function sendError(
   headers: Readonly<Record<string, string>> = {},
 ): void {
   const fault = /Signature|UnrecognizedClient|MissingAuthentication/.test(type) ? CORAL_FAULT : BEDROCK_FAULT;
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'x-amzn-requestid': randomUUID(),
-    'x-amzn-errortype': type + fault,
-    ...headers,
-  });
-  res.end(JSON.stringify({ message }));
+  sendJson(res, status, { message }, { 'x-amzn-requestid': randomUUID(), 'x-amzn-errortype': type + fault, ...headers });
 }
 
-function sendJson(res: http.ServerResponse, body: Json, headers: Record<string, string> = {}): void {
-  res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), ...headers });
-  res.end(JSON.stringify(body));
+function sendOk(res: http.ServerResponse, body: Json, headers: Record<string, string> = {}): void {
+  sendJson(res, 200, body, { 'x-amzn-requestid': randomUUID(), ...headers });
 }
 
 /** Writes the frames, each in two TCP writes; `cutAfter` pieces destroys the socket; an exception ends it. */
@@ -217,30 +200,20 @@ function respond(
       'x-amzn-bedrock-input-token-count': String(usage.input),
       'x-amzn-bedrock-invocation-latency': '1',
     };
-    return sendJson(res, embeddingBody(route.model, body as Json, answer), headers);
+    return sendOk(res, embeddingBody(route.model, body as Json, answer), headers);
   }
-  if (route.op === 'converse') return sendJson(res, converseBody(answer, started));
+  if (route.op === 'converse') return sendOk(res, converseBody(answer, started));
   return sendStream(res, answer, started, failure);
 }
 
-/** Starts the fake on 127.0.0.1, port 0. */
+/** Starts the fake on 127.0.0.1, port 0, on the shared scripted server (../scripted-server.ts). */
 export async function startBedrockFake(opts: BedrockFakeOptions): Promise<BedrockFake> {
-  const received: RawReceived[] = [];
   const credentials: (string | undefined)[] = [];
-  let queue: Answer[] = [];
   let failure: readonly [StreamExceptionType, string] | undefined;
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw: RawReceived = {
-      method: req.method ?? '',
-      url: req.url ?? '',
-      headers: req.headers,
-      body: Buffer.concat(chunks),
-    };
-    received.push(raw);
-    const auth = authenticate(opts, raw.method, raw.url, req.rawHeaders, raw.body);
+  async function handle(raw: RawReceived, res: http.ServerResponse): Promise<void> {
+    // SigV4 signs the headers as sent, so it reads the raw ones (repeats and case kept).
+    const auth = authenticate(opts, raw.method, raw.url, res.req.rawHeaders, raw.body);
     credentials.push(auth.ok ? auth.credential : undefined);
     if (!auth.ok) return sendError(res, auth.status, auth.type, auth.message);
     const route = routeOf(raw.method, raw.url);
@@ -252,28 +225,26 @@ export async function startBedrockFake(opts: BedrockFakeOptions): Promise<Bedroc
         `No Bedrock Runtime operation at ${raw.method} ${raw.url}.`,
       );
     const body = parseJson(raw.body);
-    const contentType = String(req.headers['content-type'] ?? '');
+    const contentType = String(raw.headers['content-type'] ?? '');
     const invalid = !contentType.startsWith('application/json')
       ? `Content-Type must be application/json (the ${route.op} request syntax), got '${contentType}'.`
       : route.op === 'invoke'
         ? validateInvoke(route.model, body)
         : validateConverse(body);
     if (invalid) return sendError(res, 400, 'ValidationException', invalid);
-    const answer = queue.shift() ?? defaultAnswer(route.op, body);
+    const answer = server.next(defaultAnswer(route.op, body));
     const fail = route.op === 'converse-stream' ? failure : undefined;
     if (fail) failure = undefined;
     return respond(res, route, body, answer, fail);
   }
 
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
+  const server = await startScriptedServer('Hello from bedrock', (raw, res) =>
+    handle(raw, res).catch((error: unknown) => {
       if (!res.headersSent) sendError(res, 500, 'InternalServerException', `Fake failure: ${String(error)}`);
       else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
+    }),
+  );
+  const { origin, received } = server;
   return {
     origin,
     baseURL: origin,
@@ -283,19 +254,14 @@ export async function startBedrockFake(opts: BedrockFakeOptions): Promise<Bedroc
       if (!raw) throw new Error(`bedrock fake: no request #${index} (received ${received.length})`);
       return decodeRequest(raw, credentials[index]);
     },
-    script: (...answers) => void queue.push(...answers),
+    script: server.script,
     statusOf: (error) => ERRORS[error][0],
     failNextStream: (type, message = `The stream failed: ${type}.`) => void (failure = [type, message]),
     reset: () => {
-      received.length = 0;
+      server.reset();
       credentials.length = 0;
-      queue = [];
       failure = undefined;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }

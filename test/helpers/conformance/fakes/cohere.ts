@@ -15,9 +15,9 @@
  * the headers the script gives. A content-filter answer is the 498 "blocked input" refusal the
  * spec documents (a request or response with a deny-listed token); v2 has no such finish reason.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo, Socket } from 'node:net';
+import { bearer, conformanceFake, decodeChatBody, functionCalls, isObject, jsonBody, jsonError, parseJson, playSse, sendJson, splitUrl, startScriptedServer, usageOf } from '../scripted-server.js';
 import type { Answer, ConformanceFake, ErrorKind, NeutralMessage, NeutralRequest, RawReceived, ScriptUsage } from '../types.js';
 
 type Json = Record<string, unknown>;
@@ -26,15 +26,12 @@ interface Refusal {
   readonly message: string;
 }
 
-/** A JSON object (parseJson's Error for a body that is not JSON is not one). */
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Error);
 const bad = (message: string): Refusal => ({ status: 400, message });
 const unknownField = (key: string, page: string): Refusal => ({
   status: 422,
   message: `unknown field: parameter '${key}' is not a valid field. For proper usage, please refer to https://docs.cohere.com/reference/${page}`,
 });
 const extraKey = (obj: Json, allowed: readonly string[]): string | undefined => Object.keys(obj).find((k) => !allowed.includes(k));
-const DEFAULT_USAGE: ScriptUsage = { input: 11, output: 7 };
 
 const CHAT_FIELDS = ['stream', 'model', 'messages', 'tools', 'strict_tools', 'documents', 'citation_options', 'response_format', 'safety_mode'];
 CHAT_FIELDS.push('max_tokens', 'stop_sequences', 'temperature', 'seed', 'frequency_penalty', 'presence_penalty', 'k', 'p', 'logprobs', 'tool_choice', 'thinking', 'priority');
@@ -179,27 +176,16 @@ function checkEmbed(body: Json): Refusal | undefined {
   return empty >= 0 ? bad(`invalid request: inputs contains an element that is the empty string at index ${empty}`) : undefined;
 }
 
-const usageOf = (u: ScriptUsage = DEFAULT_USAGE): Json => ({
+const usage = (u: ScriptUsage): Json => ({
   billed_units: { input_tokens: u.input, output_tokens: u.output },
   tokens: { input_tokens: u.input, output_tokens: u.output },
 });
 const frame = (type: string, data: Json = {}): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 const delta = (message: Json): Json => ({ delta: { message } });
 const plan = (name: string): string => `I will use the ${name} tool.`;
+const SSE = { 'content-type': 'text/event-stream' }; // no charset, as Cohere sends it
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
 const sendError = (res: http.ServerResponse, status: number, message: string, headers?: Readonly<Record<string, string>>): void => sendJson(res, status, { id: randomUUID(), message }, headers);
-
-/** Writes SSE frames; with `keep` < frames.length, destroys the socket after that many (a cut stream). */
-function playStream(res: http.ServerResponse, frames: readonly string[], keep = frames.length): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  for (const f of frames.slice(0, keep)) res.write(f);
-  if (keep < frames.length) res.write('', () => setTimeout(() => res.socket?.destroy(), 20));
-  else res.end();
-}
 
 /** Answers a scripted error or content block (true), for chat and embed alike. */
 function answeredFailure(res: http.ServerResponse, model: string, answer: Answer): answer is Extract<Answer, { kind: 'error' | 'content-filter' }> {
@@ -209,7 +195,7 @@ function answeredFailure(res: http.ServerResponse, model: string, answer: Answer
   return true;
 }
 
-function answerChat(res: http.ServerResponse, body: Json, answer: Answer): void {
+function answerChat(res: http.ServerResponse, body: Json, answer: Answer): void | Promise<void> {
   const id = randomUUID();
   const stream = body.stream === true;
   if (answeredFailure(res, String(body.model), answer)) return;
@@ -218,29 +204,29 @@ function answerChat(res: http.ServerResponse, body: Json, answer: Answer): void 
     const args = answer.kind === 'tool' ? [JSON.stringify(answer.arguments)] : answer.argumentPieces;
     if (!stream) {
       const call = { id: answer.id, type: 'function', function: { name: answer.name, arguments: args.join('') } };
-      return sendJson(res, 200, { id, finish_reason: 'TOOL_CALL', message: { role: 'assistant', tool_plan: plan(answer.name), tool_calls: [call] }, usage: usageOf(answer.usage) });
+      return sendJson(res, 200, { id, finish_reason: 'TOOL_CALL', message: { role: 'assistant', tool_plan: plan(answer.name), tool_calls: [call] }, usage: usage(usageOf(answer)) });
     }
     const start = { tool_calls: { id: answer.id, type: 'function', function: { name: answer.name, arguments: '' } } };
-    return playStream(res, [
+    return playSse(res, SSE, [
       frame('message-start', { id, ...delta({ role: 'assistant' }) }),
       frame('tool-plan-delta', delta({ tool_plan: plan(answer.name) })),
       frame('tool-call-start', { index: 0, ...delta(start) }),
       ...args.map((a) => frame('tool-call-delta', { index: 0, ...delta({ tool_calls: { function: { arguments: a } } }) })),
       frame('tool-call-end', { index: 0 }),
-      frame('message-end', { delta: { finish_reason: 'TOOL_CALL', usage: usageOf(answer.usage) } }),
+      frame('message-end', { delta: { finish_reason: 'TOOL_CALL', usage: usage(usageOf(answer)) } }),
       'data: [DONE]\n\n',
     ]);
   }
   const pieces = answer.kind === 'text' ? [answer.text] : answer.pieces;
   const finish = answer.finish === 'length' ? 'MAX_TOKENS' : 'COMPLETE';
-  if (!stream) return sendJson(res, 200, { id, finish_reason: finish, message: { role: 'assistant', content: [{ type: 'text', text: pieces.join('') }] }, usage: usageOf(answer.usage) });
+  if (!stream) return sendJson(res, 200, { id, finish_reason: finish, message: { role: 'assistant', content: [{ type: 'text', text: pieces.join('') }] }, usage: usage(usageOf(answer)) });
   const cut = answer.kind === 'stream-text' && answer.cutAfter !== undefined && answer.cutAfter <= pieces.length ? 2 + answer.cutAfter : undefined;
-  playStream(res, [
+  return playSse(res, SSE, [
     frame('message-start', { id, ...delta({ role: 'assistant' }) }),
     frame('content-start', { index: 0, ...delta({ content: { type: 'text', text: '' } }) }),
     ...pieces.map((text) => frame('content-delta', { index: 0, ...delta({ content: { text } }) })),
     frame('content-end', { index: 0 }),
-    frame('message-end', { delta: { finish_reason: finish, usage: usageOf(answer.usage) } }),
+    frame('message-end', { delta: { finish_reason: finish, usage: usage(usageOf(answer)) } }),
     'data: [DONE]\n\n',
   ], cut);
 }
@@ -258,28 +244,18 @@ function answerEmbed(res: http.ServerResponse, body: Json, answer: Answer): void
     uint8: (v) => Math.max(0, Math.min(255, Math.round((v + 1) * 127.5))),
   };
   const embeddings = Object.fromEntries((body.embedding_types as string[]).map((t) => [t, vectors.map((vec) => vec.map(as[t] ?? ((v) => v)))]));
-  const input = answer.kind === 'embedding' ? (answer.usage ?? DEFAULT_USAGE).input : DEFAULT_USAGE.input;
+  const input = usageOf(answer.kind === 'embedding' ? answer : {}).input;
   sendJson(res, 200, { id: randomUUID(), response_type: 'embeddings_by_type', embeddings, texts, meta: { api_version: { version: '2' }, billed_units: { input_tokens: input } } });
 }
 
-const pathOf = (url: string): string => url.split('?')[0] ?? '';
-const bearer = (header: string | undefined): string | undefined => /^bearer\s+(\S.*)$/i.exec(header ?? '')?.[1]?.trim();
-const parseJson = (raw: Buffer): unknown => {
-  try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
-  } catch (err) {
-    return err as Error;
-  }
-};
-
-function handle(rec: RawReceived, res: http.ServerResponse, next: () => Answer, apiKey: string | undefined): void {
-  const route = rec.method === 'POST' ? { '/v2/chat': 'chat', '/v2/embed': 'embed' }[pathOf(rec.url)] : undefined;
+function handle(rec: RawReceived, res: http.ServerResponse, next: () => Answer, apiKey: string | undefined): void | Promise<void> {
+  const route = rec.method === 'POST' ? { '/v2/chat': 'chat', '/v2/embed': 'embed' }[splitUrl(rec.url).path] : undefined;
   if (!route) return sendError(res, 404, '404 page not found');
-  const token = bearer(rec.headers.authorization);
+  const token = bearer(rec);
   if (token === undefined) return sendError(res, 401, 'no api key supplied');
   if (apiKey !== undefined && token !== apiKey) return sendError(res, 401, 'invalid api token');
   const body = parseJson(rec.body);
-  if (!isObject(body)) return sendError(res, 400, `invalid json syntax: ${body instanceof Error ? body.message : 'the body must be a JSON object'}`);
+  if (!isObject(body)) return sendError(res, 400, `invalid json syntax: ${jsonError(rec.body) ?? 'the body must be a JSON object'}`);
   const refusal = route === 'chat' ? checkChat(body) : checkEmbed(body);
   if (refusal) return sendError(res, refusal.status, refusal.message);
   return route === 'chat' ? answerChat(res, body, next()) : answerEmbed(res, body, next());
@@ -294,95 +270,31 @@ function textOf(content: unknown): string {
     .join('');
 }
 
-const parseArgs = (raw: unknown): unknown => {
-  const parsed = typeof raw === 'string' ? parseJson(Buffer.from(raw)) : raw;
-  return parsed instanceof Error ? raw : parsed;
-};
-
 function neutralMessage(m: Json): NeutralMessage {
   const text = textOf(m.content);
   if (m.role === 'tool') return { role: 'tool', text, toolCallId: typeof m.tool_call_id === 'string' ? m.tool_call_id : undefined };
   if (m.role !== 'assistant') return { role: 'user', text };
-  const calls = Array.isArray(m.tool_calls) ? m.tool_calls.filter(isObject) : [];
-  const toolCalls = calls.map((c) => {
-    const fn = isObject(c.function) ? c.function : {};
-    return { id: typeof c.id === 'string' ? c.id : undefined, name: String(fn.name), arguments: parseArgs(fn.arguments) };
-  });
-  return calls.length > 0 ? { role: 'assistant', text, toolCalls } : { role: 'assistant', text };
+  const toolCalls = functionCalls(m.tool_calls);
+  return toolCalls.length > 0 ? { role: 'assistant', text, toolCalls } : { role: 'assistant', text };
 }
 
 /** The neutral view of one received request, decoded tolerantly (whatever was refused). */
 function decodeCohere(rec: RawReceived): NeutralRequest {
-  const parsed = parseJson(rec.body);
-  const body = isObject(parsed) ? parsed : {};
-  const common = { model: typeof body.model === 'string' ? body.model : '', credential: bearer(rec.headers.authorization) };
-  if (pathOf(rec.url).endsWith('/embed')) {
+  const body = jsonBody(rec);
+  const common = { model: typeof body.model === 'string' ? body.model : '', credential: bearer(rec) };
+  if (splitUrl(rec.url).path.endsWith('/embed')) {
     const inputs = Array.isArray(body.texts) ? body.texts.map(String) : [];
     return { kind: 'embedding', stream: false, ...common, messages: [], tools: [], inputs };
   }
-  const messages = Array.isArray(body.messages) ? body.messages.filter(isObject) : [];
-  const systems = messages.filter((m) => m.role === 'system').map((m) => textOf(m.content));
-  const tools = (Array.isArray(body.tools) ? body.tools.filter(isObject) : []).map((t) => {
-    const fn = isObject(t.function) ? t.function : {};
-    return { name: String(fn.name), description: typeof fn.description === 'string' ? fn.description : undefined, parameters: fn.parameters };
-  });
-  return {
-    kind: 'chat',
-    stream: body.stream === true,
-    ...common,
-    system: systems.length > 0 ? systems.join('\n') : undefined,
-    messages: messages.filter((m) => m.role !== 'system').map(neutralMessage),
-    tools,
-    maxTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
-    temperature: typeof body.temperature === 'number' ? body.temperature : undefined,
-  };
+  return { ...common, ...decodeChatBody(body, textOf, neutralMessage) };
 }
 
 /**
- * Starts a fake Cohere v2 API on 127.0.0.1 (port 0). `baseURL` is origin + `/v2`. With `apiKey`,
- * only `Authorization: Bearer <apiKey>` is accepted; without, any bearer token. A request the
- * docs refuse is answered Cohere's way without consuming the script.
+ * Starts a fake Cohere v2 API on 127.0.0.1 (port 0) on the shared scripted server. `baseURL` is
+ * origin + `/v2`. With `apiKey`, only `Authorization: Bearer <apiKey>` is accepted; without, any
+ * bearer token. A request the docs refuse is answered Cohere's way without consuming the script.
  */
 export async function startCohereFake(opts: { apiKey?: string } = {}): Promise<ConformanceFake> {
-  const received: RawReceived[] = [];
-  let queue: Answer[] = [];
-  const sockets = new Set<Socket>();
-  const next = (): Answer => queue.shift() ?? { kind: 'text', text: 'Hello from cohere' };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const rec: RawReceived = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
-      received.push(rec);
-      handle(rec, res, next, opts.apiKey);
-    });
-  });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    origin,
-    baseURL: `${origin}/v2`,
-    received,
-    decode(index = received.length - 1) {
-      const rec = received[index];
-      if (!rec) throw new Error(`cohere fake: no request #${index} (received ${received.length})`);
-      // A JSON round trip leaves out the fields that are undefined, so a deepEqual with a literal holds.
-      return JSON.parse(JSON.stringify(decodeCohere(rec))) as NeutralRequest;
-    },
-    script: (...answers) => void (queue = [...answers]),
-    statusOf: (kind) => ERRORS[kind].status,
-    reset: () => {
-      received.length = 0;
-      queue = [];
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const server = await startScriptedServer('Hello from cohere', (rec, res) => handle(rec, res, () => server.next(), opts.apiKey));
+  return conformanceFake(server, 'cohere', '/v2', decodeCohere, (kind) => ERRORS[kind].status);
 }

@@ -21,9 +21,9 @@
  * the finish reason; a streamed tool call arrives whole in one chunk; 429 carries
  * `x-ratelimit-*-minute` headers (mistralai/client-ts#169).
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
-import type { AddressInfo, Socket } from 'node:net';
+import { bearer, conformanceFake, decodeChatBody, functionCalls, isObject, jsonBody, jsonError, parseJson, playSse, sendJson, splitUrl, startScriptedServer, usageOf } from '../scripted-server.js';
 import type { Answer, ConformanceFake, ErrorKind, NeutralMessage, NeutralRequest, RawReceived, ScriptUsage } from '../types.js';
 
 type Json = Record<string, unknown>;
@@ -40,9 +40,6 @@ interface Refusal {
 }
 type Check = (v: unknown) => Pick<Issue, 'type' | 'msg'> | undefined;
 
-/** A JSON object (parseJson's Error for a body that is not JSON is not one). */
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Error);
-const DEFAULT_USAGE: ScriptUsage = { input: 11, output: 7 };
 const CALL_ID = /^[a-zA-Z0-9]{9}$/;
 const envelope = (message: unknown, type: string, code: string | null = null, param: string | null = null): Json => ({ object: 'error', message, type, param, code });
 const refuse400 = (message: string, type = 'invalid_request_error', code: string | null = null): Refusal => ({ status: 400, body: envelope(message, type, code) });
@@ -196,20 +193,8 @@ const GUARDRAIL_BLOCK = {
 
 /** Mistral's own 9-character id for a scripted id that is not one already (stable per id). */
 const mistralId = (id: string): string => (CALL_ID.test(id) ? id : createHash('sha256').update(id).digest('base64').replace(/[^a-zA-Z0-9]/g, '').slice(0, 9));
-const usageOf = (u: ScriptUsage = DEFAULT_USAGE): Json => ({ prompt_tokens: u.input, completion_tokens: u.output, total_tokens: u.input + u.output });
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-/** Writes SSE frames; with `keep` < frames.length, destroys the socket after that many (a cut stream). */
-function playStream(res: http.ServerResponse, frames: readonly string[], keep = frames.length): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  for (const f of frames.slice(0, keep)) res.write(f);
-  if (keep < frames.length) res.write('', () => setTimeout(() => res.socket?.destroy(), 20));
-  else res.end();
-}
+const SSE = { 'content-type': 'text/event-stream' }; // no charset, as Mistral sends it
+const usage = (u: ScriptUsage): Json => ({ prompt_tokens: u.input, completion_tokens: u.output, total_tokens: u.input + u.output });
 
 /** Answers a scripted error or guardrail block (true), for chat and embeddings alike. */
 function answeredFailure(res: http.ServerResponse, model: string, answer: Answer): answer is Extract<Answer, { kind: 'error' | 'content-filter' }> {
@@ -221,7 +206,7 @@ function answeredFailure(res: http.ServerResponse, model: string, answer: Answer
   return true;
 }
 
-function answerChat(res: http.ServerResponse, body: Json, answer: Answer): void {
+function answerChat(res: http.ServerResponse, body: Json, answer: Answer): void | Promise<void> {
   const model = String(body.model);
   if (answeredFailure(res, model, answer)) return;
   if (answer.kind === 'embedding') return sendJson(res, 500, envelope('fake misuse: an embedding answer was scripted for a chat request', 'server_error'));
@@ -235,14 +220,14 @@ function answerChat(res: http.ServerResponse, body: Json, answer: Answer): void 
     const message = { role: 'assistant', content: call ? '' : pieces.join(''), tool_calls: call ? [call] : null, prefix: false };
     const n = typeof body.n === 'number' ? body.n : 1;
     const choices = Array.from({ length: n }, (_, index) => ({ index, message, finish_reason: finish }));
-    return sendJson(res, 200, { ...base, object: 'chat.completion', choices, usage: usageOf(answer.usage) });
+    return sendJson(res, 200, { ...base, object: 'chat.completion', choices, usage: usage(usageOf(answer)) });
   }
   const content = call ? [chunk({ delta: { tool_calls: [{ ...call, index: 0 }] }, finish_reason: null })] : pieces.map((text) => chunk({ delta: { content: text }, finish_reason: null }));
   const cut = answer.kind === 'stream-text' && answer.cutAfter !== undefined && answer.cutAfter <= pieces.length ? 1 + answer.cutAfter : undefined;
-  playStream(res, [
+  return playSse(res, SSE, [
     chunk({ delta: { role: 'assistant', content: '' }, finish_reason: null }),
     ...content,
-    chunk({ delta: { content: '' }, finish_reason: finish }, { usage: usageOf(answer.usage) }),
+    chunk({ delta: { content: '' }, finish_reason: finish }, { usage: usage(usageOf(answer)) }),
     'data: [DONE]\n\n',
   ], cut);
 }
@@ -258,27 +243,19 @@ function answerEmbed(res: http.ServerResponse, body: Json, answer: Answer): void
   }
   const base64 = body.encoding_format === 'base64';
   const data = vectors.map((v, index) => ({ object: 'embedding', embedding: base64 ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v, index }));
-  const input = answer.kind === 'embedding' ? (answer.usage ?? DEFAULT_USAGE).input : DEFAULT_USAGE.input;
+  const input = usageOf(answer.kind === 'embedding' ? answer : {}).input;
   sendJson(res, 200, { id: randomUUID().replace(/-/g, ''), object: 'list', data, model: body.model, usage: { prompt_tokens: input, completion_tokens: 0, total_tokens: input } });
 }
 
-const pathOf = (url: string): string => url.split('?')[0] ?? '';
-const bearer = (header: string | undefined): string | undefined => /^bearer\s+(\S.*)$/i.exec(header ?? '')?.[1]?.trim();
-const parseJson = (raw: Buffer | string): unknown => {
-  try {
-    return JSON.parse(raw.toString()) as unknown;
-  } catch (err) {
-    return err as Error;
-  }
-};
-
-function handle(rec: RawReceived, res: http.ServerResponse, next: () => Answer, apiKey: string | undefined): void {
-  const route = rec.method === 'POST' ? ({ '/v1/chat/completions': 'chat', '/v1/embeddings': 'embed' } as const)[pathOf(rec.url)] : undefined;
-  if (!route) return sendJson(res, 404, envelope(`Not Found: ${rec.method} ${pathOf(rec.url)}`, 'invalid_request_error'));
-  const token = bearer(rec.headers.authorization);
+function handle(rec: RawReceived, res: http.ServerResponse, next: () => Answer, apiKey: string | undefined): void | Promise<void> {
+  const { path } = splitUrl(rec.url);
+  const route = rec.method === 'POST' ? ({ '/v1/chat/completions': 'chat', '/v1/embeddings': 'embed' } as const)[path] : undefined;
+  if (!route) return sendJson(res, 404, envelope(`Not Found: ${rec.method} ${path}`, 'invalid_request_error'));
+  const token = bearer(rec);
   if (token === undefined || (apiKey !== undefined && token !== apiKey)) return sendJson(res, 401, ERRORS.unauthenticated.body(''));
   const body = parseJson(rec.body);
-  const notJson = body instanceof Error ? { type: 'json_invalid', msg: `JSON decode error: ${body.message}` } : { type: 'model_attributes_type', msg: 'Input should be a valid dictionary or object' };
+  const syntax = body === undefined ? jsonError(rec.body) : undefined;
+  const notJson = syntax !== undefined ? { type: 'json_invalid', msg: `JSON decode error: ${syntax}` } : { type: 'model_attributes_type', msg: 'Input should be a valid dictionary or object' };
   const issues: Issue[] = isObject(body) ? schemaIssues(body, route) : [{ ...notJson, loc: ['body'], input: {} }];
   if (issues.length > 0 || !isObject(body)) return sendJson(res, 422, envelope({ detail: issues }, 'invalid_request_error'));
   const refusal = route === 'chat' ? conversationRefusal((body.messages as unknown[]).filter(isObject)) : undefined;
@@ -296,85 +273,24 @@ function neutralMessage(m: Json): NeutralMessage {
   const text = textOf(m.content);
   if (m.role === 'tool') return { role: 'tool', text, toolCallId: str(m.tool_call_id), toolName: str(m.name) };
   if (m.role !== 'assistant') return { role: 'user', text };
-  const calls = Array.isArray(m.tool_calls) ? m.tool_calls.filter(isObject) : [];
-  if (calls.length === 0) return { role: 'assistant', text };
-  const toolCalls = calls.map((c) => {
-    const fn = isObject(c.function) ? c.function : {};
-    const args = typeof fn.arguments === 'string' ? parseJson(fn.arguments) : fn.arguments;
-    return { id: str(c.id), name: String(fn.name), arguments: args instanceof Error ? fn.arguments : args };
-  });
-  return { role: 'assistant', text, toolCalls };
+  const toolCalls = functionCalls(m.tool_calls);
+  return toolCalls.length > 0 ? { role: 'assistant', text, toolCalls } : { role: 'assistant', text };
 }
 
 /** The neutral view of one received request, decoded tolerantly (whatever was refused). */
 function decodeMistral(rec: RawReceived): NeutralRequest {
-  const parsed = parseJson(rec.body);
-  const body = isObject(parsed) ? parsed : {};
-  const common = { model: str(body.model) ?? '', credential: bearer(rec.headers.authorization) };
-  if (pathOf(rec.url).endsWith('/embeddings')) return { kind: 'embedding', stream: false, ...common, messages: [], tools: [], inputs: inputsOf(body.input) };
-  const messages = Array.isArray(body.messages) ? body.messages.filter(isObject) : [];
-  const systems = messages.filter((m) => m.role === 'system').map((m) => textOf(m.content));
-  const tools = (Array.isArray(body.tools) ? body.tools.filter(isObject) : []).map((t) => {
-    const fn = isObject(t.function) ? t.function : {};
-    return { name: String(fn.name), description: str(fn.description), parameters: fn.parameters };
-  });
-  return {
-    kind: 'chat',
-    stream: body.stream === true,
-    ...common,
-    system: systems.length > 0 ? systems.join('\n') : undefined,
-    messages: messages.filter((m) => m.role !== 'system').map(neutralMessage),
-    tools,
-    maxTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
-    temperature: typeof body.temperature === 'number' ? body.temperature : undefined,
-  };
+  const body = jsonBody(rec);
+  const common = { model: str(body.model) ?? '', credential: bearer(rec) };
+  if (splitUrl(rec.url).path.endsWith('/embeddings')) return { kind: 'embedding', stream: false, ...common, messages: [], tools: [], inputs: inputsOf(body.input) };
+  return { ...common, ...decodeChatBody(body, textOf, neutralMessage) };
 }
 
 /**
- * Starts a fake Mistral AI API on 127.0.0.1 (port 0). `baseURL` is origin + `/v1`. With
- * `apiKey`, only `Authorization: Bearer <apiKey>` is accepted; without, any bearer token. A
- * request the API refuses is answered Mistral's way without consuming the script.
+ * Starts a fake Mistral AI API on 127.0.0.1 (port 0) on the shared scripted server. `baseURL` is
+ * origin + `/v1`. With `apiKey`, only `Authorization: Bearer <apiKey>` is accepted; without, any
+ * bearer token. A request the API refuses is answered Mistral's way without consuming the script.
  */
 export async function startMistralFake(opts: { apiKey?: string } = {}): Promise<ConformanceFake> {
-  const received: RawReceived[] = [];
-  let queue: Answer[] = [];
-  const sockets = new Set<Socket>();
-  const next = (): Answer => queue.shift() ?? { kind: 'text', text: 'Hello from mistral-ai' };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const rec: RawReceived = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) };
-      received.push(rec);
-      handle(rec, res, next, opts.apiKey);
-    });
-  });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    origin,
-    baseURL: `${origin}/v1`,
-    received,
-    decode(index = received.length - 1) {
-      const rec = received[index];
-      if (!rec) throw new Error(`mistral fake: no request #${index} (received ${received.length})`);
-      // A JSON round trip leaves out the fields that are undefined, so a deepEqual with a literal holds.
-      return JSON.parse(JSON.stringify(decodeMistral(rec))) as NeutralRequest;
-    },
-    script: (...answers) => void (queue = [...answers]),
-    statusOf: (error) => ERRORS[error].status,
-    reset: () => {
-      received.length = 0;
-      queue = [];
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const server = await startScriptedServer('Hello from mistral-ai', (rec, res) => handle(rec, res, () => server.next(), opts.apiKey));
+  return conformanceFake(server, 'mistral', '/v1', decodeMistral, (error) => ERRORS[error].status);
 }
