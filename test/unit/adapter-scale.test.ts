@@ -16,6 +16,11 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { anthropicAdapter } from '../../lib/providers/anthropic/index.js';
 import { azureOpenAIAdapter } from '../../lib/providers/azure-openai.js';
+import { bedrockAdapter } from '../../lib/providers/bedrock/index.js';
+import { cohereAdapter } from '../../lib/providers/cohere/index.js';
+import { googleAdapter } from '../../lib/providers/google/index.js';
+import { mistralAdapter } from '../../lib/providers/mistral.js';
+import { vertexAdapter } from '../../lib/providers/vertex/index.js';
 import { openaiAdapter } from '../../lib/providers/openai.js';
 import { builtinAdapters } from '../../lib/providers/registry.js';
 import type {
@@ -44,8 +49,11 @@ assert.ok(groq, 'the registry has a groq adapter');
 interface Case {
   readonly adapter: ProviderAdapter;
   readonly target: ResolvedTarget;
-  /** Anthropic merges and reshapes; the OpenAI-format adapters pass the body through. */
-  readonly translates: boolean;
+  /**
+   * Anthropic merges and reshapes (checked in detail); the OpenAI-format adapters pass the body
+   * through; `foreign`: another wire format, checked to carry the last message.
+   */
+  readonly translates: boolean | 'foreign';
 }
 
 const ADAPTERS: readonly Case[] = [
@@ -57,6 +65,15 @@ const ADAPTERS: readonly Case[] = [
     translates: false,
   },
   { adapter: groq, target: target('groq'), translates: false },
+  { adapter: googleAdapter, target: target('google'), translates: 'foreign' },
+  { adapter: vertexAdapter, target: target('vertex-ai', { settings: { vertex_project_id: 'p', vertex_region: 'us-central1' } }), translates: 'foreign' },
+  {
+    adapter: bedrockAdapter,
+    target: target('bedrock', { apiKey: undefined, settings: { aws_region: 'us-east-1', aws_access_key_id: 'AKIDEXAMPLE', aws_secret_access_key: 'secret' } }),
+    translates: 'foreign',
+  },
+  { adapter: cohereAdapter, target: target('cohere'), translates: 'foreign' },
+  { adapter: mistralAdapter, target: target('mistral-ai'), translates: 'foreign' },
 ];
 
 function target(provider: string, overrides: Partial<ResolvedTarget> = {}): ResolvedTarget {
@@ -172,7 +189,14 @@ async function scaleCase(t: TestContext, make: (bytes: number) => Shape): Promis
       );
       if (bytes === FULL) t.diagnostic(`${adapter.name}: ${size} bytes in ${ms.toFixed(1)} ms`);
       const out = upstream.body as JsonObject;
-      if (translates) {
+      if (translates === 'foreign') {
+        // Signed adapters send their own bytes: the last message's text is in them.
+        const sent = typeof upstream.rawBody === 'string' ? upstream.rawBody : JSON.stringify(upstream.body);
+        const last = (body.messages as JsonObject[]).at(-1)!;
+        const text = typeof last.content === 'string' ? last.content : JSON.stringify(last.content ?? last.tool_calls ?? '');
+        if (typeof last.content === 'string') assert.ok(sent.includes(JSON.stringify(text).slice(1, -1)), `${adapter.name} sends the last message`);
+        assert.ok(sent.length > size / 4, `${adapter.name} sent ${sent.length} bytes of a ${size}-byte body`);
+      } else if (translates) {
         checkAnthropic(out);
       } else {
         // Passed through: every message, the last one's content intact.
