@@ -1,5 +1,6 @@
 export { createFallbackRouter } from './router.js';
 export type { RouterOptions, DefaultsOptions, ShouldFallback, LogsOptions, HooksOptions } from './options.js';
+export type { LoggerLike, TelemetryOptions, MetricsOptions } from './observe/options.js';
 export type {
   Config,
   ProviderTargetConfig,

@@ -3,6 +3,7 @@
  * options throw (express-rate-limit's habit: name the option, what was expected, an example).
  */
 import Joi from 'joi';
+import { OBSERVE_OPTION_EXAMPLES, observeOptionSchemas } from './observe/options.js';
 
 const headerSafeString = Joi.string().pattern(/^[^\r\n\0]*$/, { name: 'no CR, LF or NUL' });
 const httpUrl = Joi.string().uri({ scheme: ['http', 'https'] });
@@ -56,7 +57,7 @@ export const optionsSchema = Joi.object({
   maxAttemptsPerRequest: Joi.number().integer().min(1).max(100),
   onError: fn,
   maxBufferedBytes: Joi.number().integer().min(1024),
-  logger: Joi.object({ warn: fn.required(), error: fn.required() }).unknown(true),
+  ...observeOptionSchemas,
   logs: Joi.object({ enabled: Joi.boolean(), captureBodies: Joi.boolean(), maxTraces: Joi.number().integer().min(1), maxBytes: Joi.number().integer().min(1024) }),
   // A table of USD per million tokens, or a function (provider, model) => price | undefined.
   pricing: Joi.alternatives().conditional(Joi.function(), {
@@ -101,4 +102,5 @@ export const OPTION_EXAMPLES: Readonly<Record<string, string>> = {
   hooks: 'hooks: { onAttempt: (record) => {}, onFallback: (info) => {}, onTrace: (trace) => {}, onBreakerStateChange: (change) => {} }',
   breakerStore: 'breakerStore: new MemoryBreakerStore() (a store with acquire(key, policy, now) and record(key, policy, result, now))',
   traceStore: 'traceStore: { record(trace) {}, get(traceId) {}, list(query) { return []; } }',
+  ...OBSERVE_OPTION_EXAMPLES,
 };

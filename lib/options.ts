@@ -2,6 +2,7 @@
  * The public router options, documented with their defaults, and their parsing into the private
  * Settings object the rest of the code reads. Broken options throw at construction.
  */
+import { parseObserveOptions, type LoggerLike, type MetricsOptions, type ObserveSettings, type TelemetryOptions } from './observe/options.js';
 import type { Request, Response } from 'express';
 import type { AttemptContext, AttemptOutcome } from './engine/plan.js';
 import type { AttemptRecord } from './engine/outcome.js';
@@ -98,8 +99,22 @@ export interface RouterOptions {
    * and buffered streams); a request that would pass it gets a 503 `overloaded`. @default 268435456 (256 MiB)
    */
   maxBufferedBytes?: number;
-  /** Where warnings and errors go. @default console */
-  logger?: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
+  /**
+   * Where the router's log lines go: `console`, or a pino / winston-style logger (`info`, `warn`,
+   * `error`, optionally `debug`, taking an object of fields). Every line carries the trace id and
+   * config id where it has them. @default console
+   */
+  logger?: LoggerLike;
+  /**
+   * OpenTelemetry GenAI spans and metrics (`@opentelemetry/api`, an optional peer): on by itself
+   * when the host registered a tracer or meter provider; `false` turns it off. @default auto
+   */
+  telemetry?: boolean | TelemetryOptions;
+  /**
+   * Prometheus metrics through the host's `prom-client` Registry (an optional peer), and `GET
+   * /metrics` when `route` is set. @default none
+   */
+  metrics?: MetricsOptions;
   /**
    * Customises error answers: called with the error (a `FallbackRouterError`: its `status`, `code`,
    * `type`, `param`; an `UpstreamError` when every target failed, with `provider`) instead of the
@@ -218,6 +233,8 @@ export interface Settings {
   maxAttemptsPerRequest: number;
   maxBufferedBytes: number;
   logger: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
+  /** The observability options, read. */
+  observe: ObserveSettings;
   logs: { enabled: boolean; captureBodies: boolean; maxTraces: number; maxBytes: number };
   pricing: Record<string, { input: number; output: number }> | PricingFunction;
   hooks: HooksOptions;
@@ -339,7 +356,8 @@ function parseOptionsUnredacted(options: RouterOptions): Settings {
     maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
     maxAttemptsPerRequest: options.maxAttemptsPerRequest ?? 10,
     maxBufferedBytes: options.maxBufferedBytes ?? 256 * 1024 * 1024,
-    logger: options.logger ?? console,
+    logger: (options.logger ?? console) as Settings['logger'],
+    observe: parseObserveOptions(options),
     logs: {
       enabled: options.logs?.enabled ?? true,
       captureBodies: options.logs?.captureBodies ?? false,
