@@ -1,7 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['lib/index.ts'],
+  // The main entry, and `express-llm-fallback/redis` (the Redis stores), which a host without
+  // Redis never loads.
+  entry: ['lib/index.ts', 'lib/redis.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

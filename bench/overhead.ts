@@ -4,20 +4,25 @@
  *   1. latency and throughput of a chat request: direct to the upstream, through a bare axios
  *      proxy in Express (the least any Express proxy can do), and through the router
  *      (one target; and a fallback: primary 503, backup answers);
- *   2. memory while streaming long answers through the router: peak live heap (sampled after a
+ *   2. several instances (bench/redis.ts): the router with the Redis stores against the
+ *      in-memory stores, added latency at c=1 and throughput at c=32, and the trace listing
+ *      among 100,000 traces in Redis (skipped without redis-server);
+ *   3. memory while streaming long answers through the router: peak live heap (sampled after a
  *      forced GC) for a 4 MB and a 16 MB answer, which should not grow with the length
  *      (passthrough never holds the whole answer).
  *
  * Everything runs on 127.0.0.1. Bounded in count and time; prints a table and exits.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import axios from 'axios';
 import express from 'express';
 import { createFallbackRouter } from '../lib/index.js';
+import { agent, listen, run as runLoad, type Result } from './load.js';
+import { benchRedis } from './redis.js';
 
 const N = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const run = (name: string, url: string, headers: Record<string, string> = {}): Promise<Result> => runLoad(name, url, headers, N, CONCURRENCY);
 
 const answer = JSON.stringify({
   id: 'chatcmpl-bench',
@@ -27,13 +32,6 @@ const answer = JSON.stringify({
   choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the bench upstream.' }, finish_reason: 'stop', logprobs: null }],
   usage: { prompt_tokens: 10, completion_tokens: 7, total_tokens: 17 },
 });
-
-async function listen(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
-  const server = http.createServer(handler);
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
 
 /** An OpenAI-like upstream: /ok answers, /down answers 503, /stream?bytes=N streams N bytes of text. */
 function upstream(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -67,50 +65,6 @@ function upstream(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
     res.end(answer);
   });
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }] });
-
-function post(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode} from ${url}`));
-        else resolve(Number(process.hrtime.bigint() - started) / 1e6);
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-interface Result {
-  name: string;
-  p50: number;
-  p99: number;
-  rps: number;
-}
-
-async function run(name: string, url: string, headers: Record<string, string> = {}): Promise<Result> {
-  for (let i = 0; i < 200; i++) await post(url, headers); // warm up: JIT, sockets
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < N) {
-        next += 1;
-        latencies.push(await post(url, headers));
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  return { name, p50: at(0.5), p99: at(0.99), rps: latencies.length / seconds };
 }
 
 async function streamPeakHeap(url: string, bytes: number): Promise<{ mb: number; peakGrowthMb: number; received: number }> {
@@ -179,6 +133,9 @@ async function main(): Promise<void> {
       `${r.name.padEnd(34)} ${r.p50.toFixed(2).padStart(7)} ${r.p99.toFixed(2).padStart(8)} ${r.rps.toFixed(0).padStart(10)}   ${(r.p50 / baseline.p50).toFixed(2).padStart(10)}x   ${(r.rps / baseline.rps).toFixed(2).padStart(12)}x`,
     );
   }
+
+  // Several instances: the Redis stores against the in-memory ones (bench/redis.ts).
+  await benchRedis(up.url);
 
   // Streaming memory: a router whose OpenAI base asks the upstream for a long stream.
   const sizes = [4_000_000, 16_000_000];

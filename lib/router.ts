@@ -5,7 +5,7 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { ConfigSelector } from './config/source.js';
-import { createEngine } from './engine/create.js';
+import { attachStore, createEngine } from './engine/create.js';
 import { RequestError } from './errors.js';
 import { completionHandler, type Route } from './edge/handler.js';
 import { mountHealth } from './edge/health.js';
@@ -59,6 +59,7 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
     logger: settings.logger,
   });
   recorder.attach(engine.events);
+  attachStore(settings.traceStore, settings.logger);
   warnIfOpen(settings);
 
   const router = express.Router();
@@ -71,7 +72,7 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
       answerError(req, res, new RequestError(`${req.method} is not allowed on ${req.baseUrl}${path}; use POST.`, 405, 'method_not_allowed'), settings);
     });
   }
-  mountHealth(router, authenticate, engine.breakers, settings);
+  mountHealth(router, authenticate, engine.breakers, settings, recorder.store);
   // GET /logs, /logs/ui, /logs/:traceId, behind the same auth (SPEC §10)
   if (settings.logs.enabled && recorder.store) {
     router.use('/logs', createLogsRouter({ store: recorder.store, authenticate, headerPrefix: settings.headerPrefix, logger: settings.logger }));

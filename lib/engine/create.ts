@@ -5,16 +5,30 @@
 import { attachDebug } from '../observe/debug.js';
 import { attachHooks } from '../observe/hooks.js';
 import type { Settings } from '../options.js';
+import type { StoreContext } from '../stores/breaker-store.js';
 import { ByteBudget } from '../transport/budget.js';
 import { createHttpClient } from '../transport/http.js';
 import type { EngineDeps } from './context.js';
 import { EngineEvents } from './events.js';
 import { CircuitBreakers } from './policies/breaker.js';
 
+/**
+ * Hands a store the router's logger (its optional `attach`), so that a shared store reports its
+ * outages where the host reads the router's warnings. A store that throws here is logged, not fatal.
+ */
+export function attachStore(store: { attach?(context: StoreContext): void } | undefined, logger: Settings['logger']): void {
+  try {
+    store?.attach?.({ logger });
+  } catch (err) {
+    logger.error('express-llm-fallback: a store failed to attach:', err instanceof Error ? err.message : err);
+  }
+}
+
 export function createEngine(settings: Settings): EngineDeps {
   const events = new EngineEvents(settings.logger);
   attachDebug(events);
   attachHooks(events, settings.hooks, settings.logger);
+  attachStore(settings.breakerStore, settings.logger);
   return {
     client: createHttpClient(),
     adapters: settings.adapters,

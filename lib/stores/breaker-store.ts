@@ -41,8 +41,9 @@ export interface BreakerState {
   readonly failures: number;
   readonly requests: number;
   /**
-   * Grows by one with every change the store makes; the router's mirror keeps the newest state
-   * it has seen, whatever order answers arrive in.
+   * Grows with every change the store makes (by one in {@link MemoryBreakerStore}; a shared store
+   * may use a clock-based number, so that it still grows after the store lost its data); the
+   * router's mirror keeps the newest state it has seen, whatever order answers arrive in.
    */
   readonly version: number;
 }
@@ -71,6 +72,50 @@ export interface BreakerSnapshot {
 type MaybePromise<T> = T | Promise<T>;
 
 /**
+ * What the router hands a store once, when it is created with it (`attach`): its logger, so that
+ * a shared store reports its outages where the host reads the router's warnings.
+ */
+export interface StoreContext {
+  readonly logger: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void; info?: (...args: unknown[]) => void };
+}
+
+/** Where a store keeps its data and whether it can reach it now, for GET /health. */
+export interface StoreStatus {
+  /** `memory`, `redis`, or a custom store's own name. */
+  readonly kind: string;
+  /** True when several router instances share it (their breakers and traces are one). */
+  readonly shared: boolean;
+  /** False while a shared store cannot be reached (the router then runs on local state). */
+  readonly reachable: boolean;
+  /** Why it is unreachable, or other detail, in words. */
+  readonly detail?: string;
+  /** Commands or records dropped since start because the store was slow or down. */
+  readonly dropped?: number;
+}
+
+/**
+ * A shared store that cannot answer now, and has said so once itself: the router falls back to
+ * local state without logging again. Recognised by its `code` (not by `instanceof`, so the ESM
+ * and CJS copies of the package agree).
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'store_unavailable';
+  constructor(
+    message: string,
+    /** `down` (unreachable or too slow), `busy` (too many commands in flight), `closed`. */
+    readonly reason: 'down' | 'busy' | 'closed',
+  ) {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Whether an error is a {@link StoreUnavailableError} (of any copy of the package). */
+export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'store_unavailable';
+}
+
+/**
  * Breaker state storage. Each method is one atomic operation: concurrent calls (from one
  * instance or many) never lose an update, and only one caller per cooldown gets `probe`.
  * Methods may be sync or async; a store that throws, rejects or is slow never fails a request
@@ -96,8 +141,22 @@ export interface BreakerStore {
    * wrote; without it, an instance learns a key's state from its own acquire and record calls.
    */
   get?(key: string): MaybePromise<BreakerState | undefined>;
+  /**
+   * Reads many keys' states in one round trip (undefined for a key without state), in the order
+   * asked. A store shared by several instances implements it: the router then reads every key it
+   * used lately in the background every `refreshIntervalMs` (while it is in use), so that a
+   * breaker another instance opened is respected here within a second; it also replaces `get`. A store
+   * that rejects with a {@link StoreUnavailableError} of reason `closed` stops that refresh.
+   */
+  getMany?(keys: readonly string[]): MaybePromise<ReadonlyArray<BreakerState | undefined>>;
+  /** How often the router reads the keys in use again through `getMany`, in ms. @default 500 */
+  readonly refreshIntervalMs?: number;
   /** Every key with state, for GET /health. */
   snapshot?(): MaybePromise<BreakerSnapshot[]>;
+  /** Where the state lives and whether it is reachable now, for GET /health. */
+  status?(): MaybePromise<StoreStatus>;
+  /** Called once by each router created with this store, with the router's logger. */
+  attach?(context: StoreContext): void;
   /** Releases connections or timers. */
   close?(): Promise<void>;
 }

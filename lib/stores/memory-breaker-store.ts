@@ -2,7 +2,7 @@
  * The default BreakerStore: state in this process. Every operation is synchronous, so it is
  * atomic by construction (no await between reading and writing a key).
  */
-import { CLOSED, type Admission, type AttemptResult, type BreakerPolicy, type BreakerSnapshot, type BreakerState, type BreakerStore } from './breaker-store.js';
+import { CLOSED, type Admission, type AttemptResult, type BreakerPolicy, type BreakerSnapshot, type BreakerState, type BreakerStore, type StoreStatus } from './breaker-store.js';
 
 /** A probe that has not reported within this many cooldowns is considered lost; another may go. */
 const PROBE_STALE_FACTOR = 2;
@@ -68,6 +68,11 @@ export class MemoryBreakerStore implements BreakerStore {
 
   snapshot(): BreakerSnapshot[] {
     return [...this.entries].map(([key, entry]) => ({ key, state: entry.state }));
+  }
+
+  /** Local to this process: each instance has its own breakers. */
+  status(): StoreStatus {
+    return { kind: 'memory', shared: false, reachable: true };
   }
 
   private write(key: string, entry: Entry, state: BreakerState): BreakerState {

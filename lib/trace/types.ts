@@ -3,6 +3,7 @@
  * the default is a bounded in-memory store.
  */
 import type { Endpoint } from '../providers/types.js';
+import type { StoreContext, StoreStatus } from '../stores/breaker-store.js';
 
 /** Token counts of one attempt or of a whole request. */
 export interface TraceUsage {
@@ -165,4 +166,8 @@ export interface TraceStore {
   get(traceId: string): MaybePromise<Trace | undefined>;
   /** Traces matching the query, newest first. */
   list(query: TraceQuery): MaybePromise<Trace[]>;
+  /** Where traces live and whether that is reachable now, for GET /health. */
+  status?(): MaybePromise<StoreStatus>;
+  /** Called once by each router created with this store, with the router's logger. */
+  attach?(context: StoreContext): void;
 }

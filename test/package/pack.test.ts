@@ -31,7 +31,7 @@ const PKG = 'express-llm-fallback';
 const SERVER_KEY = 'sk-pack-test-server';
 /** The Node binary the consumer scripts run on. */
 const CONSUMER_NODE = process.env.PACK_TEST_NODE || process.execPath;
-const EXPECTED_KEYWORDS = ['express', 'llm', 'fallback', 'openai', 'anthropic', 'azure-openai', 'portkey', 'gateway', 'circuit-breaker', 'retry'];
+const EXPECTED_KEYWORDS = ['express', 'llm', 'fallback', 'openai', 'anthropic', 'azure-openai', 'gemini', 'vertex-ai', 'bedrock', 'cohere', 'mistral', 'portkey', 'gateway', 'circuit-breaker', 'retry'];
 const REPO_URL = 'git+https://github.com/express-llm-fallback/express-llm-fallback.git';
 
 interface Variant {
@@ -116,6 +116,7 @@ ${CONSUMER_BODY}`;
 /** ESM TypeScript consumer: resolves the package's `import` types (dist/index.d.ts). */
 const CONSUMER_TS = `import express from 'express';
 import { createFallbackRouter, type RouterOptions, type AttemptOutcome } from '${PKG}';
+import { createRedisStores } from '${PKG}/redis';
 
 const shouldFallback = (o: AttemptOutcome): boolean => o.status === 429;
 const router = createFallbackRouter({ providers: { openai: { apiKey: 'x' } }, shouldFallback: (o) => o.status === 429 });
@@ -127,12 +128,18 @@ app.use('/v2', createFallbackRouter(options));
 createFallbackRouter({ finalError: 'middle' });
 // @ts-expect-error shouldFallback must return a boolean-compatible function of an outcome
 createFallbackRouter({ shouldFallback: 42 });
+// The Redis stores of the subpath entry are what the main entry's options take.
+const stores = createRedisStores({ sendCommand: async (...args: string[]) => args.length });
+app.use('/v3', createFallbackRouter({ breakerStore: stores.breaker, traceStore: stores.traces }));
+// @ts-expect-error sendCommand is required
+createRedisStores({ prefix: 'x:' });
 export { app };
 `;
 
 /** CommonJS TypeScript consumer: resolves the package's `require` types (dist/index.d.cts). */
 const CONSUMER_CTS = `import express = require('express');
 import { createFallbackRouter } from '${PKG}';
+import { createRedisStores } from '${PKG}/redis';
 import type { RouterOptions } from '${PKG}';
 
 const router = createFallbackRouter({ providers: { openai: { apiKey: 'x' } }, shouldFallback: (o) => o.status === 429 });
@@ -142,6 +149,8 @@ app.use('/v1', router);
 app.use('/v2', createFallbackRouter(options));
 // @ts-expect-error finalError is 'last' | 'first'
 createFallbackRouter({ finalError: 'middle' });
+const stores = createRedisStores({ sendCommand: async (...args: string[]) => args.length });
+app.use('/v3', createFallbackRouter({ breakerStore: stores.breaker, traceStore: stores.traces }));
 export = app;
 `;
 
@@ -284,7 +293,8 @@ describe('the packed package', () => {
   });
 
   test('the tarball holds the built entries and type declarations, and no sources or tests', () => {
-    for (const file of ['package/package.json', 'package/dist/index.js', 'package/dist/index.cjs', 'package/dist/index.d.ts', 'package/dist/index.d.cts']) {
+    const redis = ['package/dist/redis.js', 'package/dist/redis.cjs', 'package/dist/redis.d.ts', 'package/dist/redis.d.cts'];
+    for (const file of ['package/package.json', 'package/dist/index.js', 'package/dist/index.cjs', 'package/dist/index.d.ts', 'package/dist/index.d.cts', ...redis]) {
       assert.ok(entries.includes(file), `${file} is in the tarball (entries: ${entries.join(', ')})`);
     }
     const unwanted = entries.filter((e) => /^package\/(lib|test|node_modules|\.pack-test)\//.test(e));
@@ -367,6 +377,8 @@ describe('the packed package', () => {
     assert.equal(pkg.name, PKG);
     assert.deepEqual(pkg.exports['.']?.import, { types: './dist/index.d.ts', default: './dist/index.js' });
     assert.deepEqual(pkg.exports['.']?.require, { types: './dist/index.d.cts', default: './dist/index.cjs' });
+    assert.deepEqual(pkg.exports['./redis']?.import, { types: './dist/redis.d.ts', default: './dist/redis.js' });
+    assert.deepEqual(pkg.exports['./redis']?.require, { types: './dist/redis.d.cts', default: './dist/redis.cjs' });
     assert.ok(pkg.peerDependencies?.express, 'express is a peer dependency');
   });
 
@@ -381,6 +393,16 @@ describe('the packed package', () => {
         // The package's own `express` is the host's copy (a peer dependency, not bundled).
         const fromPkg = createRequire(entry).resolve('express');
         assert.equal(await realpath(fromPkg), await realpath(req.resolve('express')));
+      });
+
+      test(`${PKG}/redis loads from require and import, and its stores are accepted by the router`, { timeout: 60_000 }, async () => {
+        const body = `const stores = createRedisStores({ sendCommand: async () => 'OK' }); createFallbackRouter({ breakerStore: stores.breaker, traceStore: stores.traces }); console.log(typeof createRedisStores, stores.breaker.constructor.name);`;
+        const cjs = `const { createRedisStores } = require('${PKG}/redis'); const { createFallbackRouter } = require('${PKG}'); ${body}`;
+        const mjs = `import { createRedisStores } from '${PKG}/redis'; import { createFallbackRouter } from '${PKG}'; ${body}`;
+        for (const [args, source] of [[['-e'], cjs], [['--input-type=module', '-e'], mjs]] as const) {
+          const { stdout } = await runOk(CONSUMER_NODE, [...consumerFlags, ...args, source], variant.dir);
+          assert.equal(lastLine(stdout), 'function RedisBreakerStore');
+        }
       });
 
       for (const script of ['consumer.cjs', 'consumer.mjs'] as const) {

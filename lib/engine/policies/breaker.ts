@@ -7,9 +7,13 @@
  * probes, and only one request of this instance asks at a time. Outcomes are recorded without
  * being awaited. A store that throws, rejects or is slow never fails or holds a request: the
  * breaker fails open, and the trouble is logged once a minute at most.
+ *
+ * With a store shared by several instances (one with `getMany`), the keys this instance used in
+ * the last half minute are read again in the background every {@link BREAKER_REFRESH_MS} (or the
+ * store's `refreshIntervalMs`), in one batched call, so that a breaker another instance opened is respected here within a second.
  */
 import { createHash } from 'node:crypto';
-import { CLOSED, type BreakerPolicy, type BreakerSnapshot, type BreakerState, type BreakerStore } from '../../stores/breaker-store.js';
+import { CLOSED, isStoreUnavailable, type BreakerPolicy, type BreakerSnapshot, type BreakerState, type BreakerStore, type StoreStatus } from '../../stores/breaker-store.js';
 import { modelOf, record, type AttemptCall, type RunContext } from '../context.js';
 import type { EngineEvents } from '../events.js';
 import type { Failure, Outcome } from '../outcome.js';
@@ -57,11 +61,19 @@ export const BREAKER_STORE_TIMEOUT_MS = 250;
 const MAX_PENDING_RECORDS = 1000;
 /** Most keys mirrored (a key names a model, which a client may choose freely). */
 const MAX_MIRRORED = 10_000;
+/** How often the keys in use are read again from a shared store (one with `getMany`), unless it says. */
+export const BREAKER_REFRESH_MS = 500;
+/** A key not admitted for this long is no longer refreshed (nor is anything, once none is left). */
+const REFRESH_ACTIVE_MS = 30_000;
+/** Most keys per `getMany` call. */
+const REFRESH_BATCH = 500;
 
 interface Mirrored {
   state: BreakerState;
   /** A request of this instance is asking the store for the probe, or is the probe. */
   probing: boolean;
+  /** When a request last asked about it (kept only for a store with `getMany`). */
+  usedAt: number;
 }
 
 const isThenable = <T>(value: T | Promise<T>): value is Promise<T> =>
@@ -71,6 +83,13 @@ export class CircuitBreakers {
   private readonly mirror = new Map<string, Mirrored>();
   private lastComplaint = -Infinity;
   private pending = 0;
+  /** The periodic refresh, running while keys are in use (shared stores only). */
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing = false;
+  /** Set once the store said it is closed: no refresh starts again. */
+  private refreshStopped = false;
+  /** Keys met since the last read, read on the next turn of the event loop. */
+  private readonly met = new Set<string>();
 
   constructor(
     private readonly store: BreakerStore,
@@ -82,6 +101,7 @@ export class CircuitBreakers {
   /** Whether a request may go to the target now; synchronous unless a cooldown is over. */
   admit(key: string, policy: BreakerPolicy): Decision | Promise<Decision> {
     const m = this.mirror.get(key) ?? this.meet(key);
+    if (this.store.getMany) this.used(m);
     if (m.state.state === 'closed') return 'allow';
     const now = this.now();
     if (m.state.state === 'open' && (m.state.openedAt ?? 0) + (m.state.cooldownMs ?? policy.cooldownMs) > now) return 'open';
@@ -132,14 +152,21 @@ export class CircuitBreakers {
       this.apply(key, answer);
       return;
     }
-    if (this.pending >= MAX_PENDING_RECORDS) return;
+    if (this.pending >= MAX_PENDING_RECORDS) {
+      answer.then(undefined, () => undefined); // not counted, but never an unhandled rejection
+      return;
+    }
     this.pending += 1;
     answer.then(
-      (state) => this.apply(key, state),
-      (err: unknown) => this.complain('record', err),
-    ).finally(() => {
-      this.pending -= 1;
-    });
+      (state) => {
+        this.pending -= 1;
+        this.apply(key, state);
+      },
+      (err: unknown) => {
+        this.pending -= 1;
+        this.complain('record', err);
+      },
+    );
   }
 
   /** Forgets this instance's probe (it was abandoned); the store's goes stale by itself. */
@@ -151,6 +178,11 @@ export class CircuitBreakers {
   /** When an open breaker opened (0 when unknown), for choosing the least recently opened one. */
   openedAt(key: string): number {
     return this.mirror.get(key)?.state.openedAt ?? 0;
+  }
+
+  /** Where the breaker state lives and whether it is reachable, for GET /health. */
+  async storeStatus(): Promise<StoreStatus> {
+    return this.store.status ? await this.store.status() : { kind: 'custom', shared: false, reachable: true };
   }
 
   /** Every known target's state, for GET /health: the store's view when it has one. */
@@ -170,9 +202,14 @@ export class CircuitBreakers {
    * background what other instances know of it.
    */
   private meet(key: string): Mirrored {
-    const m: Mirrored = { state: CLOSED, probing: false };
+    const m: Mirrored = { state: CLOSED, probing: false, usedAt: 0 };
     this.mirror.set(key, m);
     if (this.mirror.size > MAX_MIRRORED) this.mirror.delete(this.mirror.keys().next().value!);
+    if (this.store.getMany) {
+      if (this.met.size === 0) setImmediate(() => void this.refresh(this.met));
+      this.met.add(key);
+      return m;
+    }
     if (!this.store.get) return m;
     try {
       const answer = this.store.get(key);
@@ -188,6 +225,51 @@ export class CircuitBreakers {
       this.complain('get', err);
     }
     return m;
+  }
+
+  /** Marks a key as in use, and keeps the periodic refresh running while any is. */
+  private used(m: Mirrored): void {
+    m.usedAt = this.now();
+    if (this.refreshTimer || this.refreshStopped) return;
+    this.refreshTimer = setInterval(() => {
+      if (this.refreshing) return;
+      const since = this.now() - REFRESH_ACTIVE_MS;
+      const keys = [...this.mirror].filter(([, e]) => e.usedAt >= since).map(([k]) => k);
+      if (keys.length === 0) this.stopRefresh();
+      else void this.refresh(keys);
+    }, this.store.refreshIntervalMs ?? BREAKER_REFRESH_MS);
+    this.refreshTimer.unref();
+  }
+
+  private stopRefresh(): void {
+    clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
+  }
+
+  /** Reads the keys' states from the store in batches and takes the newer ones; never throws. */
+  private async refresh(which: Iterable<string>): Promise<void> {
+    const keys = [...which];
+    if (which instanceof Set) which.clear();
+    this.refreshing = true;
+    try {
+      for (let i = 0; i < keys.length && this.store.getMany; i += REFRESH_BATCH) {
+        const batch = keys.slice(i, i + REFRESH_BATCH);
+        const states = await this.store.getMany(batch);
+        batch.forEach((key, j) => {
+          const state = states[j];
+          if (state && this.mirror.has(key)) this.apply(key, state);
+        });
+      }
+    } catch (err) {
+      if (isStoreUnavailable(err) && err.reason === 'closed') {
+        this.refreshStopped = true;
+        this.stopRefresh();
+      } else {
+        this.complain('getMany', err);
+      }
+    } finally {
+      this.refreshing = false;
+    }
   }
 
   /** Takes a state from the store when it is newer than the mirrored one. */
@@ -206,7 +288,8 @@ export class CircuitBreakers {
   }
 
   private complain(what: string, err: unknown): void {
-    if (this.now() - this.lastComplaint < 60_000) return;
+    // A shared store that is unreachable has said so itself, once per outage.
+    if (isStoreUnavailable(err) || this.now() - this.lastComplaint < 60_000) return;
     this.lastComplaint = this.now();
     this.logger.error(`express-llm-fallback: breakerStore failed (${what}); breakers fail open:`, err instanceof Error ? err.message : err);
   }
