@@ -2,6 +2,7 @@
  * The public router options, documented with their defaults, and their parsing into the private
  * Settings object the rest of the code reads. Broken options throw at construction.
  */
+import { createLogger, type Logger } from './observe/logger.js';
 import { parseObserveOptions, type LoggerLike, type MetricsOptions, type ObserveSettings, type TelemetryOptions } from './observe/options.js';
 import type { Request, Response } from 'express';
 import type { AttemptContext, AttemptOutcome } from './engine/plan.js';
@@ -232,7 +233,8 @@ export interface Settings {
   maxRetryAfterMs: number;
   maxAttemptsPerRequest: number;
   maxBufferedBytes: number;
-  logger: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void };
+  /** options.logger behind the router's one log interface (observe/logger.ts). */
+  logger: Logger;
   /** The observability options, read. */
   observe: ObserveSettings;
   logs: { enabled: boolean; captureBodies: boolean; maxTraces: number; maxBytes: number };
@@ -356,7 +358,7 @@ function parseOptionsUnredacted(options: RouterOptions): Settings {
     maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
     maxAttemptsPerRequest: options.maxAttemptsPerRequest ?? 10,
     maxBufferedBytes: options.maxBufferedBytes ?? 256 * 1024 * 1024,
-    logger: (options.logger ?? console) as Settings['logger'],
+    logger: createLogger(options.logger),
     observe: parseObserveOptions(options),
     logs: {
       enabled: options.logs?.enabled ?? true,

@@ -9,11 +9,12 @@ import { attachStore, createEngine } from './engine/create.js';
 import { RequestError } from './errors.js';
 import { completionHandler, type Route } from './edge/handler.js';
 import { mountHealth } from './edge/health.js';
-import { afterBody, authenticator, bodyParser, mapParserError } from './edge/request.js';
+import { afterBody, authenticator, bodyParser, mapParserError, noteRefusal } from './edge/request.js';
 import { answerError } from './edge/respond.js';
 import { parseOptions, type RouterOptions } from './options.js';
 import { MemoryTraceStore } from './trace/memory-store.js';
 import { createLogsRouter } from './trace/logs-routes.js';
+import { mountMetrics } from './observe/metrics-route.js';
 import { createTraceRecorder } from './trace/recorder.js';
 
 /** The endpoint table, relative to the mount path. */
@@ -73,6 +74,8 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
     });
   }
   mountHealth(router, authenticate, engine.breakers, settings, recorder.store);
+  // GET /metrics (Prometheus), behind the same auth, when options.metrics.route is set
+  mountMetrics(router, authenticate, engine.events, settings);
   // GET /logs, /logs/ui, /logs/:traceId, behind the same auth (SPEC §10)
   if (settings.logs.enabled && recorder.store) {
     router.use('/logs', createLogsRouter({ store: recorder.store, authenticate, headerPrefix: settings.headerPrefix, logger: settings.logger }));
@@ -91,7 +94,7 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
       next(err);
       return;
     }
-    afterBody(req, () => answerError(req, res, mapParserError(err), settings));
+    afterBody(req, () => answerError(req, res, noteRefusal(req, mapParserError(err), settings), settings));
   });
   return router;
 }

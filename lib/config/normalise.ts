@@ -26,6 +26,7 @@ export interface ConfigNode {
   supports_prefill?: boolean;
   custom_host?: string;
   forward_headers?: string[];
+  trace_context?: boolean;
   strategy?: ConfigStrategy;
   mode?: ConfigStrategy['mode'];
   targets?: ConfigNode[];

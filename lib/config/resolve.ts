@@ -67,6 +67,7 @@ export function buildPlan(config: ConfigNode, settings: Settings, source: PlanSo
     streamMode: d.streamMode,
     streamRecovery: 'none',
     forwardHeaders: [],
+    traceContext: false,
     overrideParams: {},
   };
   const root = buildNode(config, source.label, rootInherited, settings, source, true, settings.circuitBreaker);
@@ -105,6 +106,7 @@ function inherit(node: ConfigNode, parent: Inherited, path: string, settings: Se
     streamRecovery: node.stream_recovery ?? parent.streamRecovery,
     ...(customHost !== undefined ? { customHost } : {}),
     forwardHeaders: forward ?? parent.forwardHeaders,
+    traceContext: node.trace_context ?? parent.traceContext,
     overrideParams: node.override_params ? { ...parent.overrideParams, ...node.override_params } : parent.overrideParams,
   };
   const hostPath = node.custom_host !== undefined ? `${path}.custom_host` : customHostPaths.get(parent);

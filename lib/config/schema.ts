@@ -84,6 +84,7 @@ const nodeKeys = {
   supports_prefill: Joi.boolean(),
   custom_host: httpUrl,
   forward_headers: Joi.array().items(headerName).max(50),
+  trace_context: Joi.boolean(),
   strategy: strategySchema,
   mode: modeSchema,
   targets: Joi.array().items(Joi.link('#target')).min(1).max(50),

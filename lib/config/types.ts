@@ -152,6 +152,11 @@ export interface ConfigNodeFields<Extra extends object = {}> {
   custom_host?: string;
   /** Client request headers forwarded upstream (names). */
   forward_headers?: readonly string[];
+  /**
+   * Send the attempt's W3C trace context (`traceparent`, `tracestate`) upstream, when the router
+   * traces the request with OpenTelemetry (`options.telemetry`). @default false
+   */
+  trace_context?: boolean;
   /** The current form: a strategy over `targets`. */
   strategy?: StrategyConfig;
   /** The legacy form: the strategy mode over `options`. */
@@ -292,6 +297,7 @@ export const CONFIG_NODE_SHAPE = {
   supports_prefill: 'boolean',
   custom_host: 'string',
   forward_headers: 'array',
+  trace_context: 'boolean',
   strategy: 'object',
   mode: STRATEGY_MODES,
   targets: 'array',

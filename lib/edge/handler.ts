@@ -8,13 +8,14 @@ import createDebug from 'debug';
 import type { Request, RequestHandler, Response } from 'express';
 import type { ConfigSelector } from '../config/source.js';
 import { Cancellation, type EngineDeps } from '../engine/context.js';
-import type { RequestSummary } from '../engine/events.js';
+import type { EngineEventMap, RequestSummary } from '../engine/events.js';
+import type { StreamHandle } from '../engine/outcome.js';
 import { runPlan, type RunResult } from '../engine/run.js';
 import { RequestError, toOpenAIError } from '../errors.js';
 import type { Settings } from '../options.js';
 import type { Endpoint, JsonObject } from '../providers/types.js';
 import { pumpStream, type StreamEnd } from '../transport/sse-writer.js';
-import { headerValue, isPlainObject, millisHeader, streamModeHeader } from './request.js';
+import { clientTraceId, headerValue, isPlainObject, millisHeader, streamModeHeader } from './request.js';
 import { answerError, failureBody, sendJson, upstreamError } from './respond.js';
 
 const debug = createDebug('express-llm-fallback:router');
@@ -124,8 +125,8 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
     const totalTimeout = millisHeader(req, `${prefix}total-timeout`);
     const selected = selector.select(req.headers, bodyConfig);
     const configId = selected.plan.configId;
-    debug('%s %s config=%s via %s', req.method, req.path, configId, selected.source);
-    if (events.has('request:start')) events.emit('request:start', { requestId, traceId, configId, endpoint: route.endpoint, stream, startedAt });
+    debug('[%s] %s %s config=%s via %s', traceId, req.method, req.path, configId, selected.source);
+    if (events.has('request:start')) events.emit('request:start', startEvent(req, params, { requestId, traceId, configId, configSource: selected.source, endpoint: route.endpoint, stream, startedAt }));
 
     const controller = new AbortController();
     const onClose = (): void => {
@@ -154,13 +155,14 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
       const capture = settings.logs.captureBodies ? { requestBody: params } : {};
       if (outcome.kind === 'cancelled') {
         // The attempts made before it may still have cost something: keep them in the trace.
-        debug('client went away; chain stopped');
+        debug('[%s] client went away; chain stopped', traceId);
         end({ ...base, status: 499, error: GONE, ...capture });
         return;
       }
       writeHeaders(res, result);
       if (outcome.kind === 'stream') {
-        const how = await pumpStream(res, outcome.stream, controller.signal, outcome.provider);
+        const broke = (err: unknown): void => settings.logger.error('express-llm-fallback: unexpected error in a committed stream', { traceId, requestId, configId, provider: outcome.provider, path: outcome.path, err });
+        const how = await pumpStream(res, tapped(outcome.stream, engine.tracing?.streamTap(requestId)), controller.signal, outcome.provider, broke);
         end({ ...base, status: streamStatus(how), outcome, servedBy: outcome.stream.servedBy, ...streamError(how), ...capture });
         return;
       }
@@ -171,6 +173,19 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
     } finally {
       res.off('close', onClose);
     }
+  }
+
+  /** The request:start event: the model asked for, the client's trace context, the body when telemetry captures it. */
+  function startEvent(req: Request, params: JsonObject, base: EngineEventMap['request:start']): EngineEventMap['request:start'] {
+    const traceparent = headerValue(req, 'traceparent');
+    const tracestate = traceparent === undefined ? undefined : headerValue(req, 'tracestate');
+    return {
+      ...base,
+      ...(typeof params.model === 'string' ? { model: params.model } : {}),
+      ...(traceparent !== undefined ? { traceparent } : {}),
+      ...(tracestate !== undefined ? { tracestate } : {}),
+      ...(settings.observe.telemetry.captureBodies ? { body: params } : {}),
+    };
   }
 
   /** The response headers of SPEC §7. */
@@ -220,15 +235,43 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
   return (req, res) => {
     const startedAt = Date.now();
     const requestId = randomUUID();
-    const given = (headerValue(req, `${prefix}trace-id`) ?? '').trim().slice(0, 128);
-    const traceId = given !== '' && /^[\x21-\x7e]+$/.test(given) ? given : randomUUID();
+    const traceId = clientTraceId(req, prefix) ?? randomUUID();
     res.setHeader(`${prefix}trace-id`, traceId);
     serve(req, res, requestId, traceId, startedAt).catch((err: unknown) => {
       const before = !res.headersSent;
       if (before) answerError(req, res, err, settings);
-      else res.end();
+      else {
+        settings.logger.error('express-llm-fallback: unexpected error after the answer started', { traceId, requestId, err });
+        res.end();
+      }
       if (before) rejected(req, res, requestId, traceId, startedAt, err);
     });
+  };
+}
+
+/**
+ * The stream as the client reads it, each chunk shown to `tap` first (the OpenTelemetry
+ * subscriber's, for a traced request: finish reasons and, with captureBodies, the text). A tap
+ * that throws is ignored.
+ */
+function tapped(handle: StreamHandle, tap: ((chunk: JsonObject) => void) | undefined): StreamHandle {
+  if (tap === undefined) return handle;
+  return {
+    next: () =>
+      handle.next().then((step) => {
+        if (step.kind === 'chunk') {
+          try {
+            tap(step.chunk);
+          } catch {
+            // telemetry never fails a stream
+          }
+        }
+        return step;
+      }),
+    abort: () => handle.abort(),
+    get servedBy() {
+      return handle.servedBy;
+    },
   };
 }
 

@@ -1,12 +1,13 @@
 /**
  * GET /health: liveness, where breaker state and traces are kept (and whether a shared store is
- * reachable now), and each known target's circuit breaker (SPEC §2), behind auth.
+ * reachable now), and each known target's circuit breaker (SPEC §2) with the time of its last
+ * transition (`last_transition_at`: when this instance saw it change; null when it never did), behind auth.
  */
 import type { RequestHandler, Router } from 'express';
 import { errorBody } from '../errors.js';
-import type { BreakerSnapshot, StoreStatus } from '../stores/breaker-store.js';
+import type { StoreStatus } from '../stores/breaker-store.js';
 import { BREAKER_DEFAULTS } from '../stores/breaker-store.js';
-import type { CircuitBreakers } from '../engine/policies/breaker.js';
+import type { BreakerRow, CircuitBreakers } from '../engine/policies/breaker.js';
 import type { Settings } from '../options.js';
 import { MemoryTraceStore } from '../trace/memory-store.js';
 import type { TraceStore } from '../trace/types.js';
@@ -15,8 +16,8 @@ import { sendError, sendJson } from './respond.js';
 /** Longest wait for a store's status; past it the store is reported unreachable. */
 const STATUS_TIMEOUT_MS = 1000;
 
-/** One row of GET /health: a breaker key spelt out. */
-function healthRow({ key, state }: BreakerSnapshot): Record<string, unknown> {
+/** One row of GET /health: a breaker key spelt out, with when it last changed state. */
+function healthRow({ key, state, lastTransitionAt }: BreakerRow): Record<string, unknown> {
   const [provider, model, endpoint, account, scope] = key.split('|');
   const open = state.state !== 'closed' && state.openedAt !== undefined;
   return {
@@ -31,6 +32,7 @@ function healthRow({ key, state }: BreakerSnapshot): Record<string, unknown> {
     recent_failures: state.failures,
     opened_at: open ? new Date(state.openedAt!).toISOString() : null,
     next_probe_at: state.state === 'open' && state.openedAt !== undefined ? new Date(state.openedAt + (state.cooldownMs ?? BREAKER_DEFAULTS.cooldownMs)).toISOString() : null,
+    last_transition_at: lastTransitionAt !== undefined ? new Date(lastTransitionAt).toISOString() : null,
   };
 }
 

@@ -7,6 +7,7 @@ import express, { type Request, type RequestHandler } from 'express';
 import { FallbackRouterError, RequestError } from '../errors.js';
 import type { JsonObject } from '../providers/types.js';
 import type { Settings } from '../options.js';
+import { logRefused } from '../observe/log-lines.js';
 
 export function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
@@ -62,6 +63,24 @@ export function bodyParser(settings: Settings): RequestHandler {
   };
 }
 
+/** The client's trace id header (`{prefix}trace-id`), when it is one the router keeps (printable, 128 characters at most). */
+export function clientTraceId(req: Request, prefix: string): string | undefined {
+  const given = (headerValue(req, `${prefix}trace-id`) ?? '').trim().slice(0, 128);
+  return given !== '' && /^[\x21-\x7e]+$/.test(given) ? given : undefined;
+}
+
+/**
+ * Logs a request refused before its handler ran (auth, an unreadable body) at info, with the
+ * client's trace id when it sent one; returns the error to answer with.
+ */
+export function noteRefusal(req: Request, err: unknown, settings: Settings): unknown {
+  if (err instanceof FallbackRouterError) {
+    const traceId = clientTraceId(req, settings.headerPrefix);
+    logRefused(settings.logger, err, { ...(traceId !== undefined ? { traceId } : {}), method: req.method, url: `${req.baseUrl}${req.path}` });
+  }
+  return err;
+}
+
 /** Compares two secrets in constant time (over their digests, so lengths do not leak). */
 function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
@@ -82,7 +101,7 @@ export function authenticator(settings: Settings): RequestHandler {
         .then(() => auth(req))
         .then((ok) => (ok === true ? next() : deny()))
         .catch((err: unknown) => {
-          settings.logger.error('express-llm-fallback: options.auth threw; request denied:', err instanceof Error ? err.message : err);
+          settings.logger.error('express-llm-fallback: options.auth threw; request denied', { err, method: req.method, url: `${req.baseUrl}${req.path}` });
           deny();
         });
       return;

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { FallbackRouterError, UpstreamError, errorBody, toOpenAIError, type OpenAIErrorBody } from '../errors.js';
 import type { Failure } from '../engine/outcome.js';
+import type { LogFields, Logger } from '../observe/logger.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) {
@@ -16,16 +17,29 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: unknown, logger: { error: (...args: unknown[]) => void }): void {
+/** Answers an error with its OpenAI-format body; an unexpected one (not a FallbackRouterError) is logged with its stack. */
+export function sendError(res: ServerResponse, err: unknown, logger: Pick<Logger, 'error'>, fields?: LogFields): void {
   const { status, body } = toOpenAIError(err);
-  if (!(err instanceof FallbackRouterError)) logger.error('express-llm-fallback: unexpected error:', err instanceof Error ? (err.stack ?? err.message) : err);
+  if (!(err instanceof FallbackRouterError)) logUnexpected(logger, err, fields);
   sendJson(res, status, body);
+}
+
+function logUnexpected(logger: Pick<Logger, 'error'>, err: unknown, fields: LogFields | undefined): void {
+  logger.error('express-llm-fallback: unexpected error', { ...fields, err });
 }
 
 /** What answering an error needs from the router's settings. */
 export interface ErrorAnswering {
-  readonly logger: { error: (...args: unknown[]) => void };
+  readonly logger: Pick<Logger, 'error'>;
   readonly onError?: ((err: FallbackRouterError, req: Request, res: Response) => void) | undefined;
+  /** The prefix of the trace id header the handler set, so that a logged error carries the trace id. */
+  readonly headerPrefix?: string;
+}
+
+/** The fields of an error line about a request: its trace id (when the handler gave it one) and where it went. */
+function requestFields(req: Request, res: Response, how: ErrorAnswering): LogFields {
+  const traceId = how.headerPrefix === undefined ? undefined : res.getHeader(`${how.headerPrefix}trace-id`);
+  return { ...(typeof traceId === 'string' ? { traceId } : {}), method: req.method, url: `${req.baseUrl}${req.path}` };
 }
 
 /** Any error as the FallbackRouterError options.onError receives (an unexpected one as a 500 with its cause). */
@@ -40,12 +54,13 @@ function asRouterError(err: unknown): FallbackRouterError {
  * with their stack either way.
  */
 export function answerError(req: Request, res: Response, err: unknown, how: ErrorAnswering, fallback?: () => void): void {
+  const expected = err instanceof FallbackRouterError;
   if (how.onError) {
-    if (!(err instanceof FallbackRouterError)) how.logger.error('express-llm-fallback: unexpected error:', err instanceof Error ? (err.stack ?? err.message) : err);
+    if (!expected) logUnexpected(how.logger, err, requestFields(req, res, how));
     try {
       how.onError(asRouterError(err), req, res);
     } catch (hookErr) {
-      how.logger.error('express-llm-fallback: options.onError threw; the default error answer goes out:', hookErr instanceof Error ? (hookErr.stack ?? hookErr.message) : hookErr);
+      how.logger.error('express-llm-fallback: options.onError threw; the default error answer goes out', { ...requestFields(req, res, how), err: hookErr });
     }
     if (res.headersSent || res.writableEnded) return;
     if (fallback) fallback();
@@ -53,7 +68,7 @@ export function answerError(req: Request, res: Response, err: unknown, how: Erro
     return;
   }
   if (fallback) fallback();
-  else sendError(res, err, how.logger);
+  else sendError(res, err, how.logger, expected ? undefined : requestFields(req, res, how));
 }
 
 /** OpenAI error `type` for failures whose upstream gave none. */

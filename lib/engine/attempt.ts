@@ -3,7 +3,7 @@
  * controller (tied to the request's signal and to its watchdog), and how it ends as a record in
  * the trace and an Outcome.
  */
-import type { UnifiedRequest, Usage } from '../providers/types.js';
+import type { UnifiedRequest, UpstreamRequest, Usage } from '../providers/types.js';
 import { timeoutReason } from '../transport/http.js';
 import { cancelReasonOf, modelOf, record, type AttemptCall, type RunContext } from './context.js';
 import type { AttemptRecord, Cancelled, Failure, MutableRecord } from './outcome.js';
@@ -115,6 +115,31 @@ export function endCancelled(a: Attempt, extra: Partial<MutableRecord> = {}): Ca
   const reason = cancelReasonOf(a.ctx.signal) ?? 'client_disconnected';
   record(a.ctx, attemptRecord(a, { status: errorInfo(reason).status, errorClass: 'network', code: reason, ...extra }));
   return { kind: 'cancelled', ok: false, reason, path: a.call.leaf.path };
+}
+
+/** The headers of the W3C trace context, which only `withTraceContext` may set upstream. */
+const TRACE_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate']);
+
+/**
+ * The upstream request with the attempt's trace context (`traceparent`, `tracestate`) when its
+ * target opted in (`trace_context`) and the request is traced: they replace any header of the same
+ * name (a client header named in `forward_headers` cannot override them). Unchanged otherwise; a
+ * hook that throws only costs the headers.
+ */
+export function withTraceContext(a: Attempt, upstream: UpstreamRequest): UpstreamRequest {
+  const hooks = a.ctx.deps.tracing;
+  if (!a.call.leaf.traceContext || hooks === undefined) return upstream;
+  let trace: Readonly<Record<string, string>> | undefined;
+  try {
+    trace = hooks.traceHeaders(a.ctx.input.requestId, { path: a.call.leaf.path, retry: a.call.retry });
+  } catch {
+    trace = undefined;
+  }
+  if (trace === undefined) return upstream;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(upstream.headers)) if (!TRACE_HEADERS.has(name.toLowerCase())) headers[name] = value;
+  for (const [name, value] of Object.entries(trace)) if (TRACE_HEADERS.has(name)) headers[name] = value;
+  return { ...upstream, headers };
 }
 
 /** True when the request's signal (not the watchdog) stopped the attempt. */

@@ -9,6 +9,7 @@ import type { CircuitBreakers } from './policies/breaker.js';
 import type { EngineEvents } from './events.js';
 import type { AttemptRecord, Cancelled, CancelReason, Failure, Skipped } from './outcome.js';
 import type { AttemptContext, Plan, PlanTarget } from './plan.js';
+import type { Logger } from '../observe/logger.js';
 
 /** What the engine needs from the router; built once per router. */
 export interface EngineDeps {
@@ -21,11 +22,29 @@ export interface EngineDeps {
   readonly maxAttemptsPerRequest: number;
   /** The router-wide request_timeout: a shorter (client-chosen) timeout says nothing of a provider's health. */
   readonly hostRequestTimeout: number;
-  readonly logger: { error: (...args: unknown[]) => void };
+  /** The router's logger (observe/logger.ts). */
+  readonly logger: Logger;
   readonly events: EngineEvents;
   readonly breakers: CircuitBreakers;
   /** Upstream bytes held in memory across requests (options.maxBufferedBytes). */
   readonly budget: ByteBudget;
+  /** The OpenTelemetry subscriber's hooks (observe/otel.ts); absent when `telemetry: false`. */
+  readonly tracing?: TracingHooks | undefined;
+}
+
+/**
+ * What the OpenTelemetry subscriber offers the engine and the edge, so that neither knows
+ * anything of OpenTelemetry. Both are synchronous, and return undefined for a request that is
+ * not traced.
+ */
+export interface TracingHooks {
+  /**
+   * The W3C trace context headers of an attempt (its span as `traceparent`), called just before
+   * its upstream request is sent, only for targets with `trace_context: true`.
+   */
+  traceHeaders(requestId: string, attempt: { readonly path: string; readonly retry: number }): Readonly<Record<string, string>> | undefined;
+  /** A function that sees each chunk of a committed stream sent to the client (finish reasons, text). */
+  streamTap(requestId: string): ((chunk: JsonObject) => void) | undefined;
 }
 
 /** One request to run. */

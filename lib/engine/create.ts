@@ -4,6 +4,9 @@
  */
 import { attachDebug } from '../observe/debug.js';
 import { attachHooks } from '../observe/hooks.js';
+import { attachLogLines } from '../observe/log-lines.js';
+import { attachMetrics } from '../observe/metrics.js';
+import { attachTelemetry } from '../observe/otel.js';
 import type { Settings } from '../options.js';
 import type { StoreContext } from '../stores/breaker-store.js';
 import { ByteBudget } from '../transport/budget.js';
@@ -20,7 +23,7 @@ export function attachStore(store: { attach?(context: StoreContext): void } | un
   try {
     store?.attach?.({ logger });
   } catch (err) {
-    logger.error('express-llm-fallback: a store failed to attach:', err instanceof Error ? err.message : err);
+    logger.error('express-llm-fallback: a store failed to attach', { err });
   }
 }
 
@@ -28,6 +31,8 @@ export function createEngine(settings: Settings): EngineDeps {
   const events = new EngineEvents(settings.logger);
   attachDebug(events);
   attachHooks(events, settings.hooks, settings.logger);
+  attachLogLines(events, settings.logger); // breaker transitions, giving up, refused requests (observe/log-lines.ts)
+  attachMetrics(events, settings);
   attachStore(settings.breakerStore, settings.logger);
   return {
     client: createHttpClient(),
@@ -41,5 +46,6 @@ export function createEngine(settings: Settings): EngineDeps {
     events,
     breakers: new CircuitBreakers(settings.breakerStore, events, settings.logger),
     budget: new ByteBudget(settings.maxBufferedBytes),
+    tracing: attachTelemetry(events, settings), // OpenTelemetry spans (observe/otel.ts); undefined when off
   };
 }

@@ -4,9 +4,10 @@
  * in the engine. A subscriber that throws is logged and ignored; one that returns a promise is
  * not awaited, so a slow or hanging subscriber never holds a response.
  */
-import type { Endpoint } from '../providers/types.js';
+import type { Endpoint, JsonObject } from '../providers/types.js';
 import type { FallbackInfo } from '../trace/types.js';
 import type { AttemptRecord, Failure, Served } from './outcome.js';
+import { createLogger, type Logger, type LoggerInput } from '../observe/logger.js';
 
 /** What identifies a request in every event. */
 export interface RequestRef {
@@ -26,6 +27,22 @@ export interface EngineEventMap {
     readonly stream: boolean;
     /** Epoch ms. */
     readonly startedAt: number;
+    /** The model the client asked for, when its body names one. */
+    readonly model?: string;
+    /** The client's W3C trace context headers, as received (a span's parent). */
+    readonly traceparent?: string;
+    readonly tracestate?: string;
+    /**
+     * The request params (without `config`), only when `options.telemetry.captureBodies` is on:
+     * the object the engine runs with, which subscribers read and never change.
+     */
+    readonly body?: JsonObject;
+    /**
+     * Where the config came from (`header-config`, `body-config`, `header-fallback`,
+     * `header-provider`, `default`): the metrics' bounded `config_id` label of a config that is not
+     * a saved one.
+     */
+    readonly configSource?: string;
   };
   'attempt:start': RequestRef & {
     readonly path: string;
@@ -40,6 +57,11 @@ export interface EngineEventMap {
   'attempt:end': RequestRef & { readonly record: AttemptRecord };
   /** A fallback strategy moves on from a failed target. */
   fallback: RequestRef & FallbackInfo;
+  /**
+   * A hedged fallback (`hedge_after_ms`) started the child at `path` beside a slow one
+   * (`started`), or a child it started so gave the answer (`won`).
+   */
+  hedge: RequestRef & { readonly strategyPath: string; readonly path: string; readonly phase: 'started' | 'won' };
   /** A target's circuit breaker changed state (as this instance learnt it). */
   'breaker:state': {
     readonly key: string;
@@ -88,7 +110,11 @@ export type EngineListener<K extends EngineEventName> = (payload: EngineEventMap
 export class EngineEvents {
   private readonly listeners: { [K in EngineEventName]?: Array<EngineListener<K>> } = {};
 
-  constructor(private readonly logger: { error: (...args: unknown[]) => void } = console) {}
+  private readonly logger: Logger;
+
+  constructor(logger?: LoggerInput) {
+    this.logger = createLogger(logger);
+  }
 
   /** Subscribes; returns the function that unsubscribes. */
   on<K extends EngineEventName>(name: K, listener: EngineListener<K>): () => void {
@@ -111,19 +137,17 @@ export class EngineEvents {
       try {
         const result = listener(payload);
         if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
-          Promise.resolve(result).catch((err: unknown) => this.report(name, err));
+          Promise.resolve(result).catch((err: unknown) => this.report(name, err, payload));
         }
       } catch (err) {
-        this.report(name, err);
+        this.report(name, err, payload);
       }
     }
   }
 
-  private report(name: string, err: unknown): void {
-    try {
-      this.logger.error(`express-llm-fallback: a ${name} subscriber failed:`, err instanceof Error ? err.message : String(err));
-    } catch {
-      // a logger that throws is ignored too
-    }
+  /** Logs a failed subscriber with the request's trace id when the event has one (the logger never throws). */
+  private report(name: string, err: unknown, payload: object): void {
+    const traceId = (payload as Partial<RequestRef>).traceId;
+    this.logger.error(`express-llm-fallback: a ${name} subscriber failed`, { err, ...(traceId !== undefined ? { traceId } : {}) });
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { UpstreamRequest } from '../providers/types.js';
 import { sendJson } from '../transport/http.js';
-import { abandoned, endCancelled, endWithFailure, openAttempt, recordUsage, attemptRecord, type Attempt } from './attempt.js';
+import { abandoned, endCancelled, endWithFailure, openAttempt, recordUsage, attemptRecord, withTraceContext, type Attempt } from './attempt.js';
 import { cancelled, record, withForwardedHeaders, type AttemptCall, type RunContext } from './context.js';
 import { failure, type Failure, type Outcome, type Success } from './outcome.js';
 import { buildFailure, credentialsOf, failureFromReply, notJsonFailure, parseFailure, timeoutFailure, transportFailure } from './reply.js';
@@ -27,7 +27,8 @@ export async function attempt(call: AttemptCall, ctx: RunContext, stream: Stream
   a.credentials = credentialsOf(call.leaf, upstream.headers);
   const serialised = serialise(a, upstream);
   if ('kind' in serialised) return endWithFailure(a, serialised);
-  return ctx.input.stream ? streamAttempt(a, serialised, stream) : jsonAttempt(a, serialised);
+  const sent = withTraceContext(a, serialised);
+  return ctx.input.stream ? streamAttempt(a, sent, stream) : jsonAttempt(a, sent);
 }
 
 /**
@@ -80,7 +81,7 @@ async function build(a: Attempt): Promise<UpstreamRequest | Failure | undefined>
       (built as Promise<unknown>).catch(() => undefined); // a late rejection is nobody's concern
     }
   } catch (err) {
-    return signal.aborted ? undefined : buildFailure(leaf, err, a.ctx.deps.logger);
+    return signal.aborted ? undefined : buildFailure(leaf, err, a.ctx);
   }
 }
 
@@ -112,7 +113,7 @@ async function jsonAttempt(a: Attempt, upstream: UpstreamRequest): Promise<Outco
   try {
     body = adapter.parseResponse(json, { request: a.request, target: leaf.target, status: reply.status });
   } catch (err) {
-    return endWithFailure(a, parseFailure(leaf, err, deps.logger));
+    return endWithFailure(a, parseFailure(leaf, err, a.ctx));
   }
   const model = typeof body.model === 'string' ? body.model : a.model;
   const success: Success = {

@@ -22,6 +22,8 @@ export interface Inherited {
   readonly streamRecovery: 'none' | 'continue';
   readonly customHost?: string;
   readonly forwardHeaders: readonly string[];
+  /** `trace_context`: the attempts carry their OpenTelemetry trace context upstream. */
+  readonly traceContext: boolean;
   /** `override_params` merged from the root down to this node. */
   readonly overrideParams: Readonly<JsonObject>;
 }

@@ -6,6 +6,9 @@
 import { FallbackRouterError, InvalidUpstreamResponse, UpstreamStreamError } from '../errors.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { TransportError, type UpstreamReply } from '../transport/http.js';
+import { requestFields } from '../observe/log-lines.js';
+import { serialiseError } from '../observe/logger.js';
+import type { RunContext } from './context.js';
 import { failure, type Failure } from './outcome.js';
 import { parseRetryAfter } from './policies/retry.js';
 import type { PlanTarget } from './plan.js';
@@ -45,6 +48,19 @@ export function maskCredentials(text: string, credentials: readonly string[]): s
     }
   }
   return out;
+}
+
+/**
+ * Logs an adapter's unexpected throw with its stack, the request's trace and config ids and the
+ * target, the credentials the target holds masked out of the error's text.
+ */
+function logAdapterError(ctx: Pick<RunContext, 'deps' | 'input' | 'plan'>, leaf: PlanTarget, what: string, err: unknown): void {
+  const credentials = credentialsOf(leaf, leaf.target.headers);
+  ctx.deps.logger.error(`express-llm-fallback: the ${leaf.target.provider} adapter's ${what} threw`, {
+    ...requestFields(ctx),
+    ...at(leaf),
+    err: serialiseError(err, (text) => maskCredentials(text, credentials)),
+  });
 }
 
 /** The attempt's own time ran out before its answer. */
@@ -90,7 +106,7 @@ export function failureFromReply(leaf: PlanTarget, adapter: ProviderAdapter, rep
  * message the provider cannot take (RequestError, naming the field). Both are the request's
  * fault, a 400 `invalid_request_error`; anything else is the adapter's own bug.
  */
-export function buildFailure(leaf: PlanTarget, err: unknown, logger: { error: (...args: unknown[]) => void }): Failure {
+export function buildFailure(leaf: PlanTarget, err: unknown, ctx: Pick<RunContext, 'deps' | 'input' | 'plan'>): Failure {
   // An upstream the adapter had to reach first refused or failed (an OAuth token endpoint, a
   // credentials function): the failure it stands for, which may fail over.
   if (err instanceof UpstreamStreamError) return refusal(leaf, err);
@@ -107,7 +123,7 @@ export function buildFailure(leaf: PlanTarget, err: unknown, logger: { error: (.
       ...at(leaf),
     };
   }
-  logger.error(`express-llm-fallback: the ${leaf.target.provider} adapter's buildRequest threw:`, err instanceof Error ? err.message : String(err));
+  logAdapterError(ctx, leaf, 'buildRequest', err);
   return failure('internal_error', 'bad_request', `the ${leaf.target.provider} adapter could not build the request`, at(leaf), { status: 400, type: 'invalid_request_error' });
 }
 
@@ -121,12 +137,12 @@ function refusal(leaf: PlanTarget, err: UpstreamStreamError): Failure {
 }
 
 /** A 2xx body the adapter could not read. */
-export function parseFailure(leaf: PlanTarget, err: unknown, logger: { error: (...args: unknown[]) => void }): Failure {
+export function parseFailure(leaf: PlanTarget, err: unknown, ctx: Pick<RunContext, 'deps' | 'input' | 'plan'>): Failure {
   // A 2xx reply that is a refusal in the provider's terms (Gemini's blocked prompt): the
   // adapter throws it as the failure it stands for, with its status and error class.
   if (err instanceof UpstreamStreamError) return refusal(leaf, err);
   const known = err instanceof InvalidUpstreamResponse;
-  if (!known) logger.error('express-llm-fallback: adapter parseResponse threw:', err instanceof Error ? err.message : String(err));
+  if (!known) logAdapterError(ctx, leaf, 'parseResponse', err);
   const message = known ? (err as Error).message : `${leaf.target.provider} answered with an unexpected body`;
   return failure('invalid_upstream_response', 'invalid_response', message, at(leaf));
 }

@@ -1,6 +1,8 @@
 /**
  * `debug` lines (DEBUG=express-llm-fallback:*) as a subscriber of the engine's events: never
- * keys, headers or bodies; every request line carries its trace id.
+ * keys, headers or bodies; every line about a request starts with its trace id in brackets
+ * (`[<traceId>] ...`), here and in the `express-llm-fallback:router` lines of edge/handler.ts.
+ * A breaker line names its key instead: a breaker belongs to no one request.
  */
 import createDebug from 'debug';
 import type { EngineEvents } from '../engine/events.js';
@@ -35,6 +37,7 @@ export function attachDebug(events: EngineEvents): void {
   if (!engineDebug.enabled) return;
   events.on('request:start', (e) => engineDebug('[%s] %s request, config %s, stream=%s', e.traceId, e.endpoint, e.configId, e.stream));
   events.on('fallback', (e) => engineDebug('[%s] fallback from %s (%d %s) to %s', e.traceId, e.from, e.status, e.errorClass, e.to));
+  events.on('hedge', (e) => engineDebug('[%s] hedge %s: %s (strategy %s)', e.traceId, e.phase, e.path, e.strategyPath));
   events.on('stream:commit', (e) => engineDebug('[%s] stream committed to %s after %dms', e.traceId, e.path, e.ttftMs));
   events.on('stream:end', (e) => engineDebug('[%s] stream from %s ended: %s', e.traceId, e.path, e.end));
   events.on('breaker:state', (e) => engineDebug('breaker %s: %s -> %s', e.key, e.from, e.to));

@@ -76,7 +76,7 @@ type MaybePromise<T> = T | Promise<T>;
  * a shared store reports its outages where the host reads the router's warnings.
  */
 export interface StoreContext {
-  readonly logger: { warn: (...args: unknown[]) => void; error: (...args: unknown[]) => void; info?: (...args: unknown[]) => void };
+  readonly logger: { warn: (message: string) => unknown; error: (message: string) => unknown; info?: ((message: string) => unknown) | undefined };
 }
 
 /** Where a store keeps its data and whether it can reach it now, for GET /health. */

@@ -19,13 +19,14 @@ import { errorBody, toOpenAIError } from '../errors.js';
 import { MAX_LIST_LIMIT, DEFAULT_LIST_LIMIT } from './memory-store.js';
 import { renderKeyForm, renderLogsPage } from './logs-page.js';
 import type { Trace, TraceQuery, TraceStore } from './types.js';
+import type { Logger } from '../observe/logger.js';
 
 export interface LogsRouterOptions {
   readonly store: TraceStore;
   /** The router's auth middleware (options.auth). */
   readonly authenticate: RequestHandler;
   readonly headerPrefix: string;
-  readonly logger: { error: (...args: unknown[]) => void };
+  readonly logger: Pick<Logger, 'error'>;
   /** Longest wait for the store on a logs request, in ms. @default 10000 */
   readonly storeTimeoutMs?: number;
   /** Most bytes of traces in one GET /logs answer. @default MAX_LOGS_RESPONSE_BYTES (5 MiB) */
@@ -189,7 +190,7 @@ export function createLogsRouter(options: LogsRouterOptions): Router {
     try {
       return await Promise.race([Promise.resolve().then(call), timeout]);
     } catch (err) {
-      logger.error(`express-llm-fallback: traceStore.${what} failed:`, err instanceof Error ? err.message : String(err));
+      logger.error(`express-llm-fallback: traceStore.${what} failed`, { err });
       throw Object.assign(new Error('store failed'), { storeFailed: true });
     } finally {
       clearTimeout(timer);

@@ -59,7 +59,7 @@ export interface PriceLookup {
 
 export interface PriceLookupOptions {
   /** Where the unpriced warnings go; none: no warnings. */
-  readonly logger?: { warn?: (...args: unknown[]) => void };
+  readonly logger?: { readonly warn?: (message: string) => unknown };
   /** @default {@link MAX_UNPRICED_WARNINGS} */
   readonly maxWarnings?: number;
   /** @default {@link MAX_CACHED_PRICES} */

@@ -5,6 +5,7 @@
  * number of pending traces.
  */
 import type { EngineEvents } from '../engine/events.js';
+import { createLogger, type LogFields, type LoggerInput } from '../observe/logger.js';
 import { buildTrace, type TraceInput } from './build.js';
 import { createPriceLookup, type Pricing } from './pricing.js';
 import type { Trace, TraceStore } from './types.js';
@@ -19,7 +20,7 @@ export interface TraceRecorderSettings {
   readonly pricing: Pricing;
   readonly onTrace?: (trace: Trace) => unknown;
   /** `warn`: the unpriced-model warnings (only when pricing was given); `error`: store and hook failures. */
-  readonly logger: { error: (...args: unknown[]) => void; warn?: (...args: unknown[]) => void };
+  readonly logger: LoggerInput;
   /** Most traces waiting on a store that has not answered yet; beyond, traces are dropped. @default 1000 */
   readonly maxPending?: number;
 }
@@ -32,26 +33,13 @@ export interface TraceRecorder {
   attach(events: EngineEvents): void;
 }
 
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
 /**
  * Calls a user hook so that neither a throw nor a rejected promise escapes: both are logged
- * (the message only) and forgotten.
+ * (with the stack, and the request's `fields`, e.g. its trace id) and forgotten.
  */
-export function callHook<A>(
-  hook: ((arg: A) => unknown) | undefined,
-  name: string,
-  arg: A,
-  logger: { error: (...args: unknown[]) => void },
-): void {
+export function callHook<A>(hook: ((arg: A) => unknown) | undefined, name: string, arg: A, logger: LoggerInput, fields?: LogFields): void {
   if (!hook) return;
-  const report = (err: unknown): void => {
-    try {
-      logger.error(`express-llm-fallback: hooks.${name} failed:`, errorText(err));
-    } catch {
-      // a logger that throws is ignored too
-    }
-  };
+  const report = (err: unknown): void => createLogger(logger).error(`express-llm-fallback: hooks.${name} failed`, { ...fields, err });
   try {
     const result = hook(arg);
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
@@ -63,19 +51,16 @@ export function callHook<A>(
 }
 
 export function createTraceRecorder(settings: TraceRecorderSettings): TraceRecorder {
-  const { store, logger, onTrace } = settings;
+  const { store, onTrace } = settings;
+  const logger = createLogger(settings.logger);
   // One lookup per router: its cache and its warnings are this router's.
   const prices = createPriceLookup(settings.pricing, { logger });
   const maxPending = settings.maxPending ?? 1000;
   let pending = 0;
   let droppingReported = false;
 
-  const logError = (what: string, err: unknown): void => {
-    try {
-      logger.error(`express-llm-fallback: ${what}:`, errorText(err));
-    } catch {
-      // a logger that throws is ignored too
-    }
+  const logError = (what: string, err: unknown, traceId?: string): void => {
+    logger.error(`express-llm-fallback: ${what}`, { err, ...(traceId !== undefined ? { traceId } : {}) });
   };
 
   const save = (trace: Trace): void => {
@@ -91,13 +76,13 @@ export function createTraceRecorder(settings: TraceRecorderSettings): TraceRecor
     try {
       result = store.record(trace);
     } catch (err) {
-      logError('traceStore.record threw', err);
+      logError('traceStore.record threw', err, trace.traceId);
       return;
     }
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
       pending += 1;
       Promise.resolve(result)
-        .catch((err: unknown) => logError('traceStore.record rejected', err))
+        .catch((err: unknown) => logError('traceStore.record rejected', err, trace.traceId))
         .finally(() => {
           pending -= 1;
           if (pending === 0) droppingReported = false;
@@ -115,13 +100,13 @@ export function createTraceRecorder(settings: TraceRecorderSettings): TraceRecor
       try {
         trace = buildTrace(input, prices);
       } catch (err) {
-        logError('could not build a trace', err);
+        logError('could not build a trace', err, input.traceId);
         return;
       }
       // After the response: the current I/O callbacks (the write to the client) go first.
       setImmediate(() => {
         save(trace);
-        callHook(onTrace, 'onTrace', trace, logger);
+        callHook(onTrace, 'onTrace', trace, logger, { traceId: trace.traceId, configId: trace.configId });
       });
     },
   };

@@ -3,11 +3,8 @@
  * backpressure. Knows node's ServerResponse only, not Express.
  */
 import type { ServerResponse } from 'node:http';
-import createDebug from 'debug';
 import type { StreamHandle, StreamStep } from '../engine/plan.js';
 import { errorBody } from '../errors.js';
-
-const debug = createDebug('express-llm-fallback:router');
 
 /** Resolves when the response can take more data, or the client went away. */
 function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
@@ -22,14 +19,16 @@ function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
   });
 }
 
-/**
- * Writes a committed stream as OpenAI-format SSE, with backpressure. A stream that breaks ends
- * with an in-band error event and no `[DONE]`, so no client mistakes it for a whole answer.
- */
 /** How a pumped stream ended: whole, with an in-band error, or with the client gone. */
 export type StreamEnd = { kind: 'done' } | { kind: 'error'; message: string } | { kind: 'gone' };
 
-export async function pumpStream(res: ServerResponse, handle: StreamHandle, signal: AbortSignal, provider: string): Promise<StreamEnd> {
+/**
+ * Writes a committed stream as OpenAI-format SSE, with backpressure. A stream that breaks ends
+ * with an in-band error event and no `[DONE]`, so no client mistakes it for a whole answer.
+ * `onError` is told of a stream handle that threw (a bug, not an upstream's failure), so that the
+ * caller logs it with its stack and the request's trace id.
+ */
+export async function pumpStream(res: ServerResponse, handle: StreamHandle, signal: AbortSignal, provider: string, onError?: (err: unknown) => void): Promise<StreamEnd> {
   res.statusCode = 200;
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
@@ -44,7 +43,7 @@ export async function pumpStream(res: ServerResponse, handle: StreamHandle, sign
       try {
         step = await handle.next();
       } catch (err) {
-        debug('stream handle failed: %s', (err as Error).message);
+        onError?.(err);
         step = { kind: 'error', message: 'The stream failed inside the router.', code: 'stream_interrupted' };
       }
       if (signal.aborted) return { kind: 'gone' };

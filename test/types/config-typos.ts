@@ -35,6 +35,7 @@ const currentSnake: Config = {
   override_params: { max_tokens: 100 },
   custom_host: 'http://10.0.0.5:8000/v1',
   forward_headers: ['x-request-id'],
+  trace_context: true,
   weight: 1,
   targets: [
     {
@@ -73,6 +74,7 @@ const currentCamel: Config = {
   overrideParams: { temperature: 0 },
   customHost: 'http://10.0.0.5:8000/v1',
   forwardHeaders: ['x-request-id'],
+  traceContext: false,
   targets: [
     { provider: 'openai', apiKey: 'sk-1', supportsPrefill: true, openaiOrganization: 'org', openaiProject: 'proj' },
     { provider: 'azure-openai', resourceName: 'acme', deploymentId: 'gpt4o', apiVersion: '2024-10-21', azureAdToken: 't' },
@@ -214,6 +216,8 @@ const e26: Config = { virtualKey: 'vk', mode: 'fallback' };
 const e23: Config = { provider: 'anthropic', anthropic_beta: [1] };
 // @ts-expect-error 'string' is not assignable
 const e24: Config = { mode: 'fallback', options: [{ provider: 'openai', weight: '1' }] };
+// @ts-expect-error 'string' is not assignable to type 'boolean | undefined'
+const e27: Config = { provider: 'openai', traceContext: 'yes' };
 
 // --- refused: router options ------------------------------------------------------------------------
 
@@ -241,4 +245,4 @@ createFallbackRouter({ configs: { main: { strategy: { mode: 'fallback' }, target
 createFallbackRouter({ configs: { main: { mode: 'fallbak', options: [{ provider: 'openai' }] } } });
 
 export { currentSnake, currentCamel, mixed, legacy, legacyCamel, single, frozenIsConfig, header, custom, open, vk };
-export { e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17, e18, e19, e20, e21, e22, e23, e24, e25, e26 };
+export { e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17, e18, e19, e20, e21, e22, e23, e24, e25, e26, e27 };

@@ -232,6 +232,7 @@ describe('Config types: no drift from the joi schemas', () => {
       supportsPrefill: true,
       customHost: 'http://10.0.0.5:8000/v1',
       forwardHeaders: ['x-request-id'],
+      traceContext: true,
       targets: [
         { provider: 'openai', apiKey: 'k', openaiOrganization: 'o', openaiProject: 'p', organization: 'o', project: 'p' },
         { provider: 'azure-openai', resourceName: 'acme', deploymentId: 'd', apiVersion: 'v', azureAdToken: 't' },

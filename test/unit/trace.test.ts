@@ -325,7 +325,9 @@ describe('createTraceRecorder: never fails or delays the response', () => {
     callHook((n: number) => { got = n; }, 'onAttempt', 42, logger);
     await immediate();
     assert.equal(got, 42);
-    assert.deepEqual(lines, ['express-llm-fallback: hooks.onAttempt failed: sync', 'express-llm-fallback: hooks.onFallback failed: async']);
+    // The first line of each (the stack frames follow on the lines below).
+    assert.deepEqual(lines.map((l) => l.split('\n')[0]), ['express-llm-fallback: hooks.onAttempt failed: sync', 'express-llm-fallback: hooks.onFallback failed: async']);
+    assert.ok(lines.every((l) => l.includes('\n    at ')), 'with the stack');
   });
 });
 

@@ -17,6 +17,7 @@ import { CLOSED, isStoreUnavailable, type BreakerPolicy, type BreakerSnapshot, t
 import { modelOf, record, type AttemptCall, type RunContext } from '../context.js';
 import type { EngineEvents } from '../events.js';
 import type { Failure, Outcome } from '../outcome.js';
+import { createLogger, type Logger, type LoggerInput } from '../../observe/logger.js';
 
 /**
  * Failures that say something about the provider's health, not about the request: an upstream
@@ -74,6 +75,14 @@ interface Mirrored {
   probing: boolean;
   /** When a request last asked about it (kept only for a store with `getMany`). */
   usedAt: number;
+  /** When this instance saw the state change last (epoch ms, the `at` of `breaker:state`); 0: never. */
+  changedAt: number;
+}
+
+/** One key's state for GET /health, with when it last changed, as far as this instance knows. */
+export interface BreakerRow extends BreakerSnapshot {
+  /** Epoch ms of the last transition this instance saw (or, for an open breaker it never saw change, when it opened). */
+  readonly lastTransitionAt?: number;
 }
 
 const isThenable = <T>(value: T | Promise<T>): value is Promise<T> =>
@@ -90,13 +99,16 @@ export class CircuitBreakers {
   private refreshStopped = false;
   /** Keys met since the last read, read on the next turn of the event loop. */
   private readonly met = new Set<string>();
+  private readonly logger: Logger;
 
   constructor(
     private readonly store: BreakerStore,
     private readonly events: EngineEvents,
-    private readonly logger: { error: (...args: unknown[]) => void } = console,
+    logger?: LoggerInput,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.logger = createLogger(logger);
+  }
 
   /** Whether a request may go to the target now; synchronous unless a cooldown is over. */
   admit(key: string, policy: BreakerPolicy): Decision | Promise<Decision> {
@@ -185,16 +197,25 @@ export class CircuitBreakers {
     return this.store.status ? await this.store.status() : { kind: 'custom', shared: false, reachable: true };
   }
 
-  /** Every known target's state, for GET /health: the store's view when it has one. */
-  async snapshot(): Promise<BreakerSnapshot[]> {
+  /**
+   * Every known target's state, for GET /health: the store's view when it has one, each with the
+   * time of its last transition (this instance's, when it mirrors the same state).
+   */
+  async snapshot(): Promise<BreakerRow[]> {
+    let rows: readonly BreakerSnapshot[] | undefined;
     if (this.store.snapshot) {
       try {
-        return await this.store.snapshot();
+        rows = await this.store.snapshot();
       } catch (err) {
         this.complain('snapshot', err);
       }
     }
-    return [...this.mirror].map(([key, m]) => ({ key, state: m.state }));
+    return (rows ?? [...this.mirror].map(([key, m]) => ({ key, state: m.state }))).map((row) => {
+      const m = this.mirror.get(row.key);
+      const seen = m !== undefined && m.changedAt > 0 && m.state.state === row.state.state ? m.changedAt : undefined;
+      const at = seen ?? (row.state.state === 'open' ? row.state.openedAt : undefined);
+      return at === undefined ? row : { ...row, lastTransitionAt: at };
+    });
   }
 
   /**
@@ -202,7 +223,7 @@ export class CircuitBreakers {
    * background what other instances know of it.
    */
   private meet(key: string): Mirrored {
-    const m: Mirrored = { state: CLOSED, probing: false, usedAt: 0 };
+    const m: Mirrored = { state: CLOSED, probing: false, usedAt: 0, changedAt: 0 };
     this.mirror.set(key, m);
     if (this.mirror.size > MAX_MIRRORED) this.mirror.delete(this.mirror.keys().next().value!);
     if (this.store.getMany) {
@@ -282,16 +303,16 @@ export class CircuitBreakers {
   private change(key: string, m: Mirrored, state: BreakerState): void {
     const from = m.state.state;
     m.state = state;
-    if (from !== state.state && this.events.has('breaker:state')) {
-      this.events.emit('breaker:state', { key, from, to: state.state, at: this.now() });
-    }
+    if (from === state.state) return;
+    m.changedAt = this.now();
+    if (this.events.has('breaker:state')) this.events.emit('breaker:state', { key, from, to: state.state, at: m.changedAt });
   }
 
   private complain(what: string, err: unknown): void {
     // A shared store that is unreachable has said so itself, once per outage.
     if (isStoreUnavailable(err) || this.now() - this.lastComplaint < 60_000) return;
     this.lastComplaint = this.now();
-    this.logger.error(`express-llm-fallback: breakerStore failed (${what}); breakers fail open:`, err instanceof Error ? err.message : err);
+    this.logger.error(`express-llm-fallback: breakerStore failed (${what}); breakers fail open`, { err, operation: what });
   }
 }
 

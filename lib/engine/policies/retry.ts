@@ -7,6 +7,7 @@ import { cancelled, type AttemptCall, type RunContext } from '../context.js';
 import type { Failure, Outcome } from '../outcome.js';
 import type { RetryPolicy } from '../plan.js';
 import { matchesStatus } from '../predicate.js';
+import { requestFields } from '../../observe/log-lines.js';
 
 /** Statuses retried on the same target when a policy names none. */
 export const DEFAULT_RETRY_CODES: readonly number[] = [429, 500, 502, 503, 504];
@@ -74,6 +75,23 @@ export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
+/** The info line of a retry about to wait: what failed, how long the wait, and whether the upstream asked for it. */
+function logRetry(failure: Failure, call: AttemptCall, ctx: RunContext, waitMs: number, retryAfter: boolean): void {
+  const logger = ctx.deps.logger;
+  if (!logger.enabled('info')) return;
+  const retry = call.retry + 1;
+  logger.info(`express-llm-fallback: retrying ${failure.provider} in ${waitMs} ms after ${failure.status} ${failure.errorClass} (retry ${retry} of ${call.leaf.retry.attempts})`, {
+    ...requestFields(ctx),
+    provider: failure.provider,
+    path: failure.path,
+    status: failure.status,
+    errorClass: failure.errorClass,
+    retry,
+    waitMs,
+    retryAfter,
+  });
+}
+
 /** Runs `next` with the target's retries. */
 export async function retryPolicy(call: AttemptCall, ctx: RunContext, next: (call: AttemptCall) => Promise<Outcome>): Promise<Outcome> {
   const policy = call.leaf.retry;
@@ -89,6 +107,7 @@ export async function retryPolicy(call: AttemptCall, ctx: RunContext, next: (cal
     const asked = policy.useRetryAfterHeader ? outcome.retryAfterMs : undefined;
     const wait = Math.max(BACKOFF_MIN_MS, asked ?? backoffMs(call.retry));
     if (wait > ctx.deps.maxRetryAfterMs || wait >= ctx.totalBy - Date.now()) return outcome;
+    logRetry(outcome, call, ctx, wait, asked !== undefined);
     if (!(await sleep(wait, ctx.signal))) return cancelled(ctx, call.leaf);
     call.retry += 1;
   }

@@ -6,6 +6,7 @@ import type { RunContext } from '../context.js';
 import type { Failure, Outcome } from '../outcome.js';
 import type { AttemptContext, PlanGroup, PlanNode } from '../plan.js';
 import { defaultShouldFallback } from '../predicate.js';
+import { requestFields } from '../../observe/log-lines.js';
 
 /** A node runner, handed to strategies so they need not import the dispatcher. */
 export type RunNode = (node: PlanNode, ctx: RunContext) => Promise<Outcome>;
@@ -24,15 +25,28 @@ export function shouldFailOver(failure: Failure, group: PlanGroup, ctx: RunConte
   try {
     return custom(failure, context) === true;
   } catch (err) {
-    ctx.deps.logger.error('express-llm-fallback: options.shouldFallback threw; not failing over:', err);
+    ctx.deps.logger.error('express-llm-fallback: options.shouldFallback threw; not failing over', { ...requestFields(ctx), provider: failure.provider, path: failure.path, err });
     return false;
   }
 }
 
-/** Announces that a strategy moves on from `failure` to `next`. */
+/** Announces that a strategy moves on from `failure` to `next` (an event, and an info line). */
 export function announceFallback(failure: Failure, group: PlanGroup, next: PlanNode | undefined, ctx: RunContext): void {
   const events = ctx.deps.events;
-  if (!next || ctx.signal.aborted || !events.has('fallback')) return;
+  if (!next || ctx.signal.aborted) return;
+  const logger = ctx.deps.logger;
+  if (logger.enabled('info')) {
+    const to = next.kind === 'target' ? `${next.target.provider} (${next.path})` : next.path;
+    logger.info(`express-llm-fallback: falling back from ${failure.provider} (${failure.status} ${failure.errorClass}) to ${to}`, {
+      ...requestFields(ctx),
+      provider: failure.provider,
+      path: failure.path,
+      to: next.path,
+      status: failure.status,
+      errorClass: failure.errorClass,
+    });
+  }
+  if (!events.has('fallback')) return;
   events.emit('fallback', {
     requestId: ctx.input.requestId,
     traceId: ctx.input.traceId,

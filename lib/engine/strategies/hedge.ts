@@ -31,8 +31,14 @@ export async function runHedged(group: PlanGroup, delayMs: number, ctx: RunConte
   /** A failure that must not fail over: returned unless a running branch succeeds. */
   let decisive: Failure | undefined;
 
-  const start = (): void => {
+  /** Children started as hedges (beside a slow one), not as fallbacks. */
+  const hedges = new Set<number>();
+  const start = (hedge = false): void => {
     const index = next++;
+    if (hedge) {
+      hedges.add(index);
+      announceHedge(ctx, group, index, 'started');
+    }
     const controller = new AbortController();
     const branch: RunContext = { ...ctx, signal: AbortSignal.any([ctx.signal, controller.signal]) };
     const settled = runNode(children[index]!, branch).then(
@@ -74,7 +80,7 @@ export async function runHedged(group: PlanGroup, delayMs: number, ctx: RunConte
     const won = await Promise.race(racers);
     if (timer) clearTimeout(timer);
     if (won === 'hedge') {
-      start();
+      start(true);
       continue;
     }
     inflight.delete(won.index);
@@ -84,6 +90,7 @@ export async function runHedged(group: PlanGroup, delayMs: number, ctx: RunConte
     }
     const outcome = won.outcome!;
     if (outcome.ok) {
+      if (hedges.has(won.index)) announceHedge(ctx, group, won.index, 'won');
       await abortOthers();
       return outcome;
     }
@@ -104,4 +111,11 @@ export async function runHedged(group: PlanGroup, delayMs: number, ctx: RunConte
   }
   if (decisive !== undefined) return decisive;
   return last === undefined ? skipped(group.path) : finalFailure(first!, last, ctx);
+}
+
+/** Announces a hedge started beside a slow child, or a hedge that gave the answer (the metrics count both). */
+function announceHedge(ctx: RunContext, group: PlanGroup, index: number, phase: 'started' | 'won'): void {
+  const events = ctx.deps.events;
+  if (!events.has('hedge')) return;
+  events.emit('hedge', { requestId: ctx.input.requestId, traceId: ctx.input.traceId, strategyPath: group.path, path: group.children[index]!.path, phase });
 }
