@@ -8,16 +8,23 @@
  * BENCH_ON=metrics turns on only the metrics (Prometheus and OpenTelemetry, no spans), BENCH_ON=spans
  * only the spans; the default, all, both.
  *
+ * Both router processes are the same host: the OpenTelemetry SDK registered globally as a host
+ * would (an AsyncLocalStorage context manager, a BasicTracerProvider with a BatchSpanProcessor, a
+ * MeterProvider with a PeriodicExportingMetricReader every second, both exporting to a no-op
+ * exporter) and a prom-client Registry scraped every second. What differs is the router:
  * - off: `telemetry: false`, no `metrics` (nothing subscribed, nothing loaded);
- * - on: the OpenTelemetry SDK registered globally as a host would (an AsyncLocalStorage context
- *   manager, a BasicTracerProvider with a BatchSpanProcessor, a MeterProvider with a
- *   PeriodicExportingMetricReader every second, both exporting to a no-op exporter), the router's
- *   spans and metrics on, and Prometheus metrics in a prom-client Registry scraped every second.
+ * - on: the router's spans and metrics on, its Prometheus metrics in that Registry.
  *
- * Both routers serve one chat target on a fake OpenAI upstream on 127.0.0.1 (an answer with
- * usage, so tokens and cost are counted). Prints each round and the median of the rounds' ratios.
+ * Each router runs in a process of its own (this file with `--serve off|on`), so that what one
+ * costs (the OpenTelemetry context manager's async hooks included) is charged to it alone, not to
+ * the load generator and the upstream, which share the parent process. Both serve one chat target
+ * on a fake OpenAI upstream on 127.0.0.1 (an answer with usage, so tokens and cost are counted).
+ * Prints each round, the median of the rounds' ratios, and each router process's CPU time per
+ * request (process.cpuUsage), which a busy machine disturbs less than throughput.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
@@ -57,11 +64,61 @@ const metricExporter: PushMetricExporter = {
   shutdown: () => Promise.resolve(),
 };
 
-async function gateway(options: RouterOptions): Promise<{ url: string; server: http.Server }> {
+/** A router in this process (the child's side): prints its URL, answers GET /cpu with its CPU time. */
+async function serve(which: 'off' | 'on', upstreamURL: string): Promise<void> {
+  let providers: { shutdown(): Promise<void> }[] = [];
+  let registry: client.Registry | undefined;
+  // The host is the same in both processes (the SDK registered as a host would): what differs is
+  // only whether the router's telemetry and metrics are on, so the difference is their cost.
+  {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spanExporter)] });
+    if (ON !== 'metrics') trace.setGlobalTracerProvider(tracerProvider);
+    const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] });
+    if (ON !== 'spans') metrics.setGlobalMeterProvider(meterProvider);
+    providers = [tracerProvider, meterProvider];
+    registry = new client.Registry();
+    const scrape = registry;
+    setInterval(() => void scrape.metrics(), 1000).unref();
+  }
+  const base: RouterOptions = {
+    providers: { openai: { apiKey: 'sk-bench', baseURL: upstreamURL } },
+    pricing: { 'gpt-4o': { input: 2.5, output: 10 } },
+    logger: { warn: () => undefined, error: console.error },
+  };
+  const options: RouterOptions =
+    which === 'off' ? { ...base, telemetry: false } : { ...base, telemetry: true, ...(ON !== 'spans' && registry ? { metrics: { registry, modelLabels: ['gpt-4o'] } } : {}) };
   const app = express();
-  app.use('/v1', createFallbackRouter({ logger: { warn: () => undefined, error: console.error }, ...options }));
+  app.get('/cpu', (_req, res) => {
+    const { user, system } = process.cpuUsage();
+    res.json({ cpuMicros: user + system });
+  });
+  app.use('/v1', createFallbackRouter(options));
   const s = await listen(app as unknown as http.RequestListener);
-  return { url: `${s.url}/v1/chat/completions`, server: s.server };
+  console.log(`URL ${s.url}`);
+  process.on('SIGTERM', () => {
+    void Promise.all(providers.map((p) => p.shutdown())).finally(() => process.exit(0));
+  });
+}
+
+/** Starts a router process; resolves with its base URL. */
+function startRouter(which: 'off' | 'on', upstreamURL: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', which, upstreamURL], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /URL (\S+)/.exec(out);
+      if (m) resolve({ url: m[1]!, child });
+    });
+    child.once('exit', (code) => reject(new Error(`the ${which} router exited with ${code}`)));
+  });
+}
+
+/** The router process's CPU time so far, in µs. */
+async function cpuOf(url: string): Promise<number> {
+  const res = await fetch(`${url}/cpu`);
+  return ((await res.json()) as { cpuMicros: number }).cpuMicros;
 }
 
 const median = (xs: number[]): number => {
@@ -72,57 +129,49 @@ const median = (xs: number[]): number => {
 
 async function main(): Promise<void> {
   const up = await listen(upstream);
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spanExporter)] });
-  if (ON !== 'metrics') trace.setGlobalTracerProvider(tracerProvider);
-  const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] });
-  if (ON !== 'spans') metrics.setGlobalMeterProvider(meterProvider);
-  const registry = new client.Registry();
-  let scraped = 0;
-  const scraper = setInterval(() => {
-    void registry.metrics().then((text) => {
-      scraped = text.length;
-    });
-  }, 1000);
-
-  const base: RouterOptions = {
-    providers: { openai: { apiKey: 'sk-bench', baseURL: up.url } },
-    pricing: { 'gpt-4o': { input: 2.5, output: 10 } },
-  };
-  const off = await gateway({ ...base, telemetry: false });
-  const on = await gateway({ ...base, telemetry: true, ...(ON !== 'spans' ? { metrics: { registry, modelLabels: ['gpt-4o'] } } : {}) });
+  const routers = { off: await startRouter('off', up.url), on: await startRouter('on', up.url) };
   const headers = { 'x-portkey-provider': 'openai' };
 
-  console.log(`observability overhead (on: ${ON}): ${ROUNDS} rounds of ${N} requests, ${CONCURRENCY} at a time (after 200 warm-up requests each), off and on interleaved\n`);
-  console.log('round      off req/s      on req/s   on/off');
+  console.log(`observability overhead (on: ${ON}): ${ROUNDS} rounds of ${N} requests, ${CONCURRENCY} at a time (after 200 warm-up requests each), off and on interleaved, each router in its own process\n`);
+  console.log('round      off req/s      on req/s   on/off   off CPU µs/req   on CPU µs/req');
   const offRps: number[] = [];
   const onRps: number[] = [];
+  const cpu = { off: [] as number[], on: [] as number[] };
   for (let round = 1; round <= ROUNDS; round++) {
     // Alternate which goes first, so a trend over the run does not favour one.
     const order = round % 2 === 1 ? (['off', 'on'] as const) : (['on', 'off'] as const);
     const got: Record<string, number> = {};
-    for (const which of order) got[which] = (await run(which, which === 'off' ? off.url : on.url, headers, N, CONCURRENCY)).rps;
+    for (const which of order) {
+      const url = routers[which].url;
+      const before = await cpuOf(url);
+      got[which] = (await run(which, `${url}/v1/chat/completions`, headers, N, CONCURRENCY)).rps;
+      cpu[which].push((await cpuOf(url)) - before);
+    }
     offRps.push(got.off!);
     onRps.push(got.on!);
-    console.log(`${String(round).padStart(5)} ${got.off!.toFixed(0).padStart(13)} ${got.on!.toFixed(0).padStart(13)} ${(got.on! / got.off!).toFixed(3).padStart(8)}`);
+    // The warm-up requests count in the CPU time too.
+    const perReq = (which: 'off' | 'on'): number => cpu[which].at(-1)! / (N + 200);
+    console.log(
+      `${String(round).padStart(5)} ${got.off!.toFixed(0).padStart(13)} ${got.on!.toFixed(0).padStart(13)} ${(got.on! / got.off!).toFixed(3).padStart(8)} ${perReq('off').toFixed(0).padStart(16)} ${perReq('on').toFixed(0).padStart(15)}`,
+    );
   }
   // Each round's pair ran back to back under the same load: the median of the pairs' ratios is
   // steadier than the ratio of the medians on a shared machine.
   const ratio = median(onRps.map((on, i) => on / offRps[i]!));
+  const cpuOff = median(cpu.off) / (N + 200);
+  const cpuOn = median(cpu.on) / (N + 200);
   console.log(`\nmedian: off ${median(offRps).toFixed(0)} req/s, on ${median(onRps).toFixed(0)} req/s; median of the rounds' on/off = ${ratio.toFixed(3)} (target >= 0.9)`);
-  console.log(`(the Prometheus text was ${scraped} bytes at the last scrape)`);
+  console.log(`router CPU per request: off ${cpuOff.toFixed(0)} µs, on ${cpuOn.toFixed(0)} µs (on/off ${(cpuOn / cpuOff).toFixed(3)})`);
 
-  clearInterval(scraper);
   agent.destroy();
-  for (const s of [up.server, off.server, on.server]) {
-    s.closeAllConnections();
-    s.close();
-  }
-  await Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]);
+  up.server.closeAllConnections();
+  up.server.close();
+  for (const r of Object.values(routers)) r.child.kill('SIGTERM');
   process.exit(0);
 }
 
-main().catch((err: unknown) => {
+const serving = process.argv.indexOf('--serve');
+(serving >= 0 ? serve(process.argv[serving + 1] as 'off' | 'on', process.argv[serving + 2]!) : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
