@@ -3,7 +3,8 @@
  * telemetry and metrics off against on, interleaved round by round in one run so that a busy
  * machine slows both alike.
  *
- *   node --import tsx bench/observe.ts        (BENCH_ROUNDS, BENCH_REQUESTS, BENCH_CONCURRENCY)
+ *   node --import tsx bench/observe.ts        (BENCH_ROUNDS, BENCH_REQUESTS, BENCH_CONCURRENCY,
+ *                                              BENCH_PROFILE=<dir> for the routers' CPU profiles)
  *
  * BENCH_ON=metrics turns on only the metrics (Prometheus and OpenTelemetry, no spans), BENCH_ON=spans
  * only the spans; the default, all, both.
@@ -103,7 +104,9 @@ async function serve(which: 'off' | 'on', upstreamURL: string): Promise<void> {
 
 /** Starts a router process; resolves with its base URL. */
 function startRouter(which: 'off' | 'on', upstreamURL: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', which, upstreamURL], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_PROFILE=<dir>: each router process writes a CPU profile there (node --cpu-prof).
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', which, upstreamURL], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
