@@ -4,6 +4,7 @@
  * class and a code.
  */
 import { FallbackRouterError, InvalidUpstreamResponse, UpstreamStreamError } from '../errors.js';
+import { SECRET_SETTING } from '../providers/settings.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { TransportError, type UpstreamReply } from '../transport/http.js';
 import { requestFields } from '../observe/log-lines.js';
@@ -20,10 +21,46 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|signature|cookie|session/i;
 /** The shortest run of a credential that is masked when an upstream echoes part of it. */
 const ECHO_RUN = 12;
 
-/** The credentials an upstream request carries: the target's key and credential-like header values. */
+/** Secret settings' values by settings object (a plan's targets keep theirs: read once). */
+const settingSecrets = new WeakMap<object, readonly string[]>();
+
+/**
+ * The values of a target's secret settings (`aws_secret_access_key`, `aws_session_token`, a
+ * Vertex service account's `private_key`, ...): strings, and the secret-named string fields of an
+ * object or of a JSON text.
+ */
+function secretsOfSettings(settings: Readonly<Record<string, unknown>>): readonly string[] {
+  let found = settingSecrets.get(settings);
+  if (found !== undefined) return found;
+  const out: string[] = [];
+  const take = (value: unknown, depth: number): void => {
+    if (typeof value === 'string') {
+      out.push(value);
+      if (depth === 0 && value.trimStart().startsWith('{')) {
+        try {
+          take(JSON.parse(value) as unknown, 1);
+        } catch {
+          // not JSON: the whole value is masked already
+        }
+      }
+    } else if (depth < 2 && value !== null && typeof value === 'object') {
+      for (const [name, field] of Object.entries(value)) if (SECRET_SETTING.test(name)) take(field, depth + 1);
+    }
+  };
+  for (const [name, value] of Object.entries(settings)) if (SECRET_SETTING.test(name)) take(value, 0);
+  found = out;
+  settingSecrets.set(settings, found);
+  return found;
+}
+
+/**
+ * The credentials an upstream request carries: the target's key, its secret settings and
+ * credential-like header values.
+ */
 export function credentialsOf(leaf: PlanTarget, headers: Readonly<Record<string, string>>): string[] {
   const out = new Set<string>();
   if (leaf.target.apiKey) out.add(leaf.target.apiKey);
+  for (const secret of secretsOfSettings(leaf.target.settings)) out.add(secret);
   for (const [name, value] of Object.entries(headers)) {
     if (!CREDENTIAL_HEADER.test(name)) continue;
     out.add(value);
