@@ -8,9 +8,10 @@
  * instance, with versions above what Redis last said (time-based), so the router's mirror takes
  * them: each instance runs its own breakers until Redis is back, then Redis decides again.
  */
-import { isStoreUnavailable, StoreUnavailableError, type Admission, type AttemptResult, type BreakerPolicy, type BreakerSnapshot, type BreakerState, type BreakerStore, type StoreContext, type StoreStatus } from '../breaker-store.js';
+import { isStoreUnavailable, StoreUnavailableError, type Admission, type AttemptResult, type BreakerPolicy, type BreakerSnapshot, type BreakerState, type BreakerStore } from '../breaker-store.js';
 import { MemoryBreakerStore } from '../memory-breaker-store.js';
 import { ACQUIRE, GET_MANY, RECORD, SNAPSHOT } from './breaker-lua.js';
+import { BatchedRedisStore } from './batched.js';
 import type { RedisLink } from './link.js';
 
 /** A probe that has not reported within this many cooldowns is considered lost (as in memory). */
@@ -66,19 +67,19 @@ function asArray(reply: unknown): unknown[] {
 }
 
 /** A BreakerStore in Redis, shared by every instance given the same prefix. */
-export class RedisBreakerStore implements BreakerStore {
+export class RedisBreakerStore extends BatchedRedisStore<QueuedRecord> implements BreakerStore {
   /** This instance's breakers while Redis is unreachable (one outage's worth: cleared when it is back). */
   private local = new MemoryBreakerStore();
   private lastLocalVersion = 0;
-  private queue: QueuedRecord[] = [];
-  private flushing = false;
   private readonly index: string;
   readonly refreshIntervalMs: number;
 
   constructor(
-    private readonly link: RedisLink,
+    link: RedisLink,
     private readonly options: RedisBreakerStoreOptions,
   ) {
+    // Outcomes go out RECORD_BATCH per script call.
+    super(link, { delayMs: RECORD_DELAY_MS, batch: RECORD_BATCH, send: (batch) => this.sendRecords(batch) });
     this.index = `${options.prefix}cb:keys`;
     this.refreshIntervalMs = options.refreshIntervalMs;
     link.onUp(() => {
@@ -106,10 +107,7 @@ export class RedisBreakerStore implements BreakerStore {
       this.link.countDropped(1);
       return Promise.reject(new StoreUnavailableError(`${this.queue.length} outcomes are waiting for Redis; this one was dropped`, 'busy'));
     }
-    return new Promise<BreakerState>((resolve, reject) => {
-      this.queue.push({ key, policy, result, now, resolve, reject });
-      if (this.queue.length === 1 && !this.flushing) setTimeout(() => void this.flush(), RECORD_DELAY_MS);
-    });
+    return new Promise<BreakerState>((resolve, reject) => this.enqueue({ key, policy, result, now, resolve, reject }));
   }
 
   async get(key: string): Promise<BreakerState | undefined> {
@@ -139,27 +137,6 @@ export class RedisBreakerStore implements BreakerStore {
     return out;
   }
 
-  async status(): Promise<StoreStatus> {
-    await this.link.ping();
-    return this.link.status();
-  }
-
-  attach(context: StoreContext): void {
-    this.link.attach(context);
-  }
-
-  /** Records the outcomes still queued, then refuses calls (of the trace store too: one connection). */
-  async close(): Promise<void> {
-    await this.drain();
-    await this.link.close();
-  }
-
-  /** Records the outcomes still queued (locally, if Redis does not take them). */
-  async drain(): Promise<void> {
-    while (this.flushing) await new Promise((resolve) => setImmediate(resolve));
-    await this.flush();
-  }
-
   private hash(key: string): string {
     return `${this.options.prefix}cb:${key}`;
   }
@@ -168,35 +145,24 @@ export class RedisBreakerStore implements BreakerStore {
     return Math.max(this.options.ttlMs, 4 * Math.max(policy.windowMs, policy.cooldownMs * PROBE_STALE_FACTOR));
   }
 
-  /** Sends the queued outcomes, RECORD_BATCH per script call, one call at a time. */
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
+  /** Records one batch of outcomes in one script call (locally, if Redis does not take them). */
+  private async sendRecords(batch: QueuedRecord[]): Promise<void> {
+    const args = [String(Math.max(...batch.map((r) => this.ttl(r.policy)))), String(this.options.maxKeys), `${this.options.prefix}cb:`];
+    for (const { key, policy: p, result, now } of batch) {
+      args.push(`${result.failed ? 1 : 0}${result.probe ? 1 : 0} ${now} ${p.windowMs} ${p.failureThreshold} ${p.minimumRequests} ${p.cooldownMs} ${key}`);
+    }
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, RECORD_BATCH);
-        const args = [String(Math.max(...batch.map((r) => this.ttl(r.policy)))), String(this.options.maxKeys), `${this.options.prefix}cb:`];
-        for (const { key, policy: p, result, now } of batch) {
-          args.push(`${result.failed ? 1 : 0}${result.probe ? 1 : 0} ${now} ${p.windowMs} ${p.failureThreshold} ${p.minimumRequests} ${p.cooldownMs} ${key}`);
-        }
-        try {
-          const reply = asArray(await this.link.eval(RECORD, [this.index], args));
-          batch.forEach((r, i) => {
-            const state = decodeState(String(reply[i]).split('|'), 0);
-            if (state) r.resolve(state);
-            else r.reject(new Error('unexpected record reply from Redis'));
-          });
-        } catch (err) {
-          for (const r of batch) {
-            if (isStoreUnavailable(err)) r.resolve(this.localRecord(r.key, r.policy, r.result, r.now));
-            else r.reject(err);
-          }
-        }
-        // Less than a batch left: gather more before the next call.
-        if (this.queue.length > 0 && this.queue.length < RECORD_BATCH) await new Promise((resolve) => setTimeout(resolve, RECORD_DELAY_MS));
+      const reply = asArray(await this.link.eval(RECORD, [this.index], args));
+      batch.forEach((r, i) => {
+        const state = decodeState(String(reply[i]).split('|'), 0);
+        if (state) r.resolve(state);
+        else r.reject(new Error('unexpected record reply from Redis'));
+      });
+    } catch (err) {
+      for (const r of batch) {
+        if (isStoreUnavailable(err)) r.resolve(this.localRecord(r.key, r.policy, r.result, r.now));
+        else r.reject(err);
       }
-    } finally {
-      this.flushing = false;
     }
   }
 

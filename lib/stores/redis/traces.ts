@@ -10,7 +10,8 @@
 import { fitTrace, MAX_TRACE_BYTES } from '../../trace/bounds.js';
 import { beforeMs, listLimit, traceMatches } from '../../trace/memory-store.js';
 import type { Trace, TraceQuery, TraceStore } from '../../trace/types.js';
-import { isStoreUnavailable, type StoreContext, type StoreStatus } from '../breaker-store.js';
+import { isStoreUnavailable } from '../breaker-store.js';
+import { BatchedRedisStore } from './batched.js';
 import type { RedisLink } from './link.js';
 import { LIST_TRACES, RECORD_TRACES } from './traces-lua.js';
 
@@ -40,17 +41,25 @@ interface Encoded {
   readonly bytes: number;
 }
 
+/** How many of the queue's first traces fit one script call: RECORD_BATCH, RECORD_BATCH_BYTES, at least one. */
+function batchLength(queue: readonly Encoded[]): number {
+  let n = 0;
+  let bytes = 0;
+  while (n < queue.length && n < RECORD_BATCH && (n === 0 || bytes + queue[n]!.bytes <= RECORD_BATCH_BYTES)) bytes += queue[n++]!.bytes;
+  return n;
+}
+
 /** A TraceStore in Redis, shared by every instance given the same prefix. */
-export class RedisTraceStore implements TraceStore {
-  private queue: Encoded[] = [];
-  private flushing = false;
+export class RedisTraceStore extends BatchedRedisStore<Encoded> implements TraceStore {
   /** This instance's traces recorded while Redis was down, oldest first. */
   private outage: Trace[] = [];
 
   constructor(
-    private readonly link: RedisLink,
+    link: RedisLink,
     private readonly options: RedisTraceStoreOptions,
   ) {
+    // At most RECORD_BATCH traces and RECORD_BATCH_BYTES of them per script call (at least one).
+    super(link, { delayMs: RECORD_DELAY_MS, batch: RECORD_BATCH, take: batchLength, send: (batch) => this.sendTraces(batch) });
     link.onUp(() => {
       const held = this.outage;
       this.outage = [];
@@ -74,8 +83,7 @@ export class RedisTraceStore implements TraceStore {
       this.link.countDropped(1); // a trace that cannot be serialised (a BigInt, a cycle)
       return;
     }
-    this.queue.push(encoded);
-    if (this.queue.length === 1 && !this.flushing) setTimeout(() => void this.flush(), RECORD_DELAY_MS);
+    this.enqueue(encoded);
   }
 
   async get(traceId: string): Promise<Trace | undefined> {
@@ -115,27 +123,6 @@ export class RedisTraceStore implements TraceStore {
     return out;
   }
 
-  async status(): Promise<StoreStatus> {
-    await this.link.ping();
-    return this.link.status();
-  }
-
-  attach(context: StoreContext): void {
-    this.link.attach(context);
-  }
-
-  /** Sends the traces still queued, then refuses calls (of the breaker store too: one connection). */
-  async close(): Promise<void> {
-    await this.drain();
-    await this.link.close();
-  }
-
-  /** Sends the traces still queued. */
-  async drain(): Promise<void> {
-    while (this.flushing) await new Promise((resolve) => setImmediate(resolve));
-    await this.flush();
-  }
-
   /** The script arguments of one trace (its JSON cut to MAX_TRACE_BYTES when larger). */
   private encode(trace: Trace): Encoded {
     let json = JSON.stringify(trace);
@@ -150,28 +137,15 @@ export class RedisTraceStore implements TraceStore {
     return { trace, args, bytes: json.length };
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
+  /** Writes one batch of traces in one script call (kept here, if Redis is down). */
+  private async sendTraces(batch: Encoded[]): Promise<void> {
+    const args = [this.options.prefix, String(this.options.ttlSeconds), String(this.options.maxTraces), String(Date.now())];
+    for (const e of batch) args.push(...e.args);
     try {
-      while (this.queue.length > 0) {
-        let n = 0;
-        let bytes = 0;
-        while (n < this.queue.length && n < RECORD_BATCH && (n === 0 || bytes + this.queue[n]!.bytes <= RECORD_BATCH_BYTES)) bytes += this.queue[n++]!.bytes;
-        const batch = this.queue.splice(0, n);
-        const args = [this.options.prefix, String(this.options.ttlSeconds), String(this.options.maxTraces), String(Date.now())];
-        for (const e of batch) args.push(...e.args);
-        try {
-          await this.link.eval(RECORD_TRACES, [`${this.options.prefix}tr:all`], args, this.options.timeoutMs);
-        } catch (err) {
-          if (isStoreUnavailable(err) && err.reason === 'down') for (const e of batch) this.keepLocally(e.trace);
-          else this.link.countDropped(batch.length);
-        }
-        // Less than a batch left: gather more before the next call.
-        if (this.queue.length > 0 && this.queue.length < RECORD_BATCH) await new Promise((resolve) => setTimeout(resolve, RECORD_DELAY_MS));
-      }
-    } finally {
-      this.flushing = false;
+      await this.link.eval(RECORD_TRACES, [`${this.options.prefix}tr:all`], args, this.options.timeoutMs);
+    } catch (err) {
+      if (isStoreUnavailable(err) && err.reason === 'down') for (const e of batch) this.keepLocally(e.trace);
+      else this.link.countDropped(batch.length);
     }
   }
 
