@@ -1,4 +1,5 @@
 /** Anthropic error classification: a non-2xx reply (or a stream error event) as an error class. */
+import { parseJsonText } from '../chat-output.js';
 import { isObject } from '../openai-compatible.js';
 import type { ClassifiedError, ErrorClass } from '../types.js';
 
@@ -48,14 +49,7 @@ export function anthropicErrorClass(status: number, type: string | undefined, me
  * or as text), else its text, else its status.
  */
 export function classifyAnthropicError(status: number, body: unknown): ClassifiedError {
-  let parsed = body;
-  if (typeof body === 'string' && body.trimStart().startsWith('{')) {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      parsed = body;
-    }
-  }
+  const parsed = parseJsonText(body);
   const err = isObject(parsed) && isObject(parsed.error) ? parsed.error : undefined;
   const type = typeof err?.type === 'string' && err.type !== '' ? err.type : undefined;
   let message: string;

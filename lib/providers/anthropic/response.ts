@@ -3,17 +3,11 @@
  * stop-reason and token-count helpers are shared with the stream translation.
  */
 import { InvalidUpstreamResponse } from '../../errors.js';
+import { nowSeconds, num } from '../chat-output.js';
 import { isObject } from '../openai-compatible.js';
 import type { JsonObject, ParseContext, UnifiedResponse, Usage } from '../types.js';
 
-/** A finite number, or 0. */
-export function num(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
 
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
 
 /** Anthropic `stop_reason` as OpenAI `finish_reason`. */
 export function finishReason(stopReason: unknown): string {

@@ -4,30 +4,15 @@
  * `chat.completion.chunk`s.
  */
 import { InvalidUpstreamResponse, UpstreamStreamError } from '../../errors.js';
+import { nowSeconds, num, streamChunk as chunk, toolIndexes, usageChunk } from '../chat-output.js';
 import { isObject } from '../openai-compatible.js';
 import type { JsonObject, ParseContext, StreamEvent, StreamState, UnifiedChunk } from '../types.js';
 import { anthropicErrorClass } from './errors.js';
-import { finishReason, nowSeconds, num, promptTokens } from './response.js';
+import { finishReason, promptTokens } from './response.js';
 
-/**
- * What the adapter keeps in the per-stream state (flat keys, so the caller can read them too):
- * `id`, `model`, `created`, `promptTokens`, `completionTokens`, `toolIndexByBlock` (Anthropic
- * content-block index -> OpenAI tool_calls index) and `toolCount`. The caller sets `includeUsage`.
- */
-function toolIndexes(state: StreamState): Record<number, number> {
-  if (!isObject(state.toolIndexByBlock)) state.toolIndexByBlock = {};
-  return state.toolIndexByBlock as Record<number, number>;
-}
-
-function chunk(state: StreamState, delta: JsonObject, finish: string | null = null): UnifiedChunk {
-  return {
-    id: state.id,
-    object: 'chat.completion.chunk',
-    created: typeof state.created === 'number' ? state.created : nowSeconds(),
-    model: state.model,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-  };
-}
+// What the adapter keeps in the per-stream state (flat keys, so the caller can read them too):
+// `id`, `model`, `created`, `promptTokens`, `completionTokens`, `toolIndexByBlock` (Anthropic
+// content-block index -> OpenAI tool_calls index) and `toolCount`. The caller sets `includeUsage`.
 
 /** An `event: error` as the failure it stands for: 529 overloaded, 429 rate limited, else 500. */
 function streamError(err: JsonObject | undefined): UpstreamStreamError {
@@ -92,16 +77,7 @@ function messageStop(state: StreamState): UnifiedChunk[] {
   if (state.includeUsage !== true) return [];
   const prompt = num(state.promptTokens);
   const completion = num(state.completionTokens);
-  return [
-    {
-      id: state.id,
-      object: 'chat.completion.chunk',
-      created: typeof state.created === 'number' ? state.created : nowSeconds(),
-      model: state.model,
-      choices: [],
-      usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
-    },
-  ];
+  return [usageChunk(state, { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion })];
 }
 
 /**

@@ -5,6 +5,7 @@
  * ConverseStream arrive as event-stream messages and become `UpstreamStreamError`s here too.
  */
 import { UpstreamStreamError } from '../../errors.js';
+import { parseJsonText } from '../chat-output.js';
 import { classFromStatus, isObject, rawMessage } from '../openai-compatible.js';
 import type { ClassifiedError, ErrorClass, ReplyHeaders } from '../types.js';
 
@@ -58,14 +59,7 @@ export function bedrockErrorClass(code: string | undefined, status: number, mess
 
 /** The body as an object, parsing it when it came as JSON text; undefined when it is none. */
 function bodyObject(body: unknown): Record<string, unknown> | undefined {
-  let parsed = body;
-  if (typeof body === 'string' && body.trimStart().startsWith('{')) {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      parsed = body;
-    }
-  }
+  const parsed = parseJsonText(body);
   return isObject(parsed) ? parsed : undefined;
 }
 

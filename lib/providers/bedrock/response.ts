@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidUpstreamResponse } from '../../errors.js';
-import { nowSeconds, num } from '../anthropic/response.js';
+import { nowSeconds, num } from '../chat-output.js';
 import { isObject } from '../openai-compatible.js';
 import type { JsonObject, ParseContext, UnifiedResponse, Usage } from '../types.js';
 

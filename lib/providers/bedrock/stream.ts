@@ -4,7 +4,7 @@
  * become OpenAI `chat.completion.chunk`s.
  */
 import { InvalidUpstreamResponse } from '../../errors.js';
-import { nowSeconds, num } from '../anthropic/response.js';
+import { nowSeconds, num, streamChunk as chunk, toolIndexes, usageChunk } from '../chat-output.js';
 import { isObject } from '../openai-compatible.js';
 import type { JsonObject, ParseContext, StreamEvent, StreamState, UnifiedChunk } from '../types.js';
 import { bedrockStreamError } from './errors.js';
@@ -20,21 +20,6 @@ function begin(state: StreamState, ctx: ParseContext): void {
   state.id = completionId();
   state.created = nowSeconds();
   state.model = requestedModel(ctx);
-}
-
-function toolIndexes(state: StreamState): Record<number, number> {
-  if (!isObject(state.toolIndexByBlock)) state.toolIndexByBlock = {};
-  return state.toolIndexByBlock as Record<number, number>;
-}
-
-function chunk(state: StreamState, delta: JsonObject, finish: string | null = null): UnifiedChunk {
-  return {
-    id: state.id,
-    object: 'chat.completion.chunk',
-    created: state.created,
-    model: state.model,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-  };
 }
 
 /** contentBlockStart: a toolUse block opens an OpenAI tool call (its id and name, no arguments yet). */
@@ -64,7 +49,7 @@ function blockDelta(data: JsonObject, state: StreamState): UnifiedChunk[] {
 /** metadata: the usage chunk (`choices: []`), when the caller wants usage. */
 function metadata(data: JsonObject, state: StreamState): UnifiedChunk[] {
   if (state.includeUsage !== true || !isObject(data.usage)) return [];
-  return [{ id: state.id, object: 'chat.completion.chunk', created: state.created, model: state.model, choices: [], usage: usageOf(data.usage) }];
+  return [usageChunk(state, usageOf(data.usage))];
 }
 
 /**

@@ -4,18 +4,11 @@
  * stream translation.
  */
 import { InvalidUpstreamResponse, UpstreamStreamError } from '../../errors.js';
+import { nowSeconds, num } from '../chat-output.js';
 import { isObject } from '../openai-compatible.js';
 import type { JsonObject, ParseContext, UnifiedResponse, Usage } from '../types.js';
 
-/** A finite number, or 0. */
-function num(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
 
-/** Seconds since the epoch, for `created`. */
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
 
 /**
  * Cohere `finish_reason` as OpenAI's. `ERROR` ("the generation failed due to an internal error")

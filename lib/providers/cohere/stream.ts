@@ -7,20 +7,16 @@
  * out too. Citation, `*-end` and debug events have no OpenAI counterpart either.
  */
 import { InvalidUpstreamResponse } from '../../errors.js';
+import { nowSeconds, toolIndexes } from '../chat-output.js';
 import { isObject } from '../openai-compatible.js';
 import type { JsonObject, ParseContext, StreamEvent, StreamState, UnifiedChunk } from '../types.js';
-import { finishReason, nowSeconds, usageOf } from './response.js';
+import { finishReason, usageOf } from './response.js';
 
-/**
- * What the adapter keeps in the per-stream state (flat keys): `id`, `model`, `created`,
- * `toolIndexByCohere` (Cohere tool-call index -> OpenAI tool_calls index) and `toolCount`. The
- * caller sets `includeUsage`.
- */
-function toolIndexes(state: StreamState): Record<number, number> {
-  if (!isObject(state.toolIndexByCohere)) state.toolIndexByCohere = {};
-  return state.toolIndexByCohere as Record<number, number>;
-}
+// What the adapter keeps in the per-stream state (flat keys): `id`, `model`, `created`,
+// `toolIndexByBlock` (Cohere tool-call index -> OpenAI tool_calls index) and `toolCount`. The
+// caller sets `includeUsage`.
 
+/** What every chunk carries: the stream's id, created (set on the first) and model (the requested one until Cohere names one). */
 function base(state: StreamState, ctx: ParseContext): JsonObject {
   if (typeof state.created !== 'number') state.created = nowSeconds();
   return { id: state.id, object: 'chat.completion.chunk', created: state.created, model: state.model ?? ctx.request.body.model };

@@ -3,6 +3,7 @@
  * a `google.rpc.Status` body, `{ error: { code, message, status, details } }`, whose canonical
  * `status` string (INVALID_ARGUMENT, RESOURCE_EXHAUSTED, ...) says more than the HTTP status.
  */
+import { parseJsonText } from '../chat-output.js';
 import { classFromStatus, isObject, rawMessage } from '../openai-compatible.js';
 import type { ClassifiedError, ErrorClass } from '../types.js';
 
@@ -42,14 +43,7 @@ function classFromCode(code: string | undefined, message: string): ErrorClass | 
 
 /** The `error` object of a body: parsed JSON, its text, or the array a JSON stream answers with. */
 function errorObject(body: unknown): Record<string, unknown> | undefined {
-  let parsed = body;
-  if (typeof body === 'string' && /^\s*[[{]/.test(body)) {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return undefined;
-    }
-  }
+  let parsed = parseJsonText(body);
   if (Array.isArray(parsed)) parsed = parsed[0];
   return isObject(parsed) && isObject(parsed.error) ? parsed.error : undefined;
 }

@@ -5,18 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidUpstreamResponse, UpstreamStreamError } from '../../errors.js';
+import { nowSeconds, num } from '../chat-output.js';
 import { isObject } from '../openai-compatible.js';
 import type { JsonObject, ParseContext, UnifiedResponse, Usage } from '../types.js';
 
-/** A finite number, or 0. */
-function num(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
 
-/** Now, in whole seconds (OpenAI's `created`). */
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
 
 /** A fresh id with OpenAI's look (`chatcmpl-…`, `call_…`). */
 export function newId(prefix: string): string {

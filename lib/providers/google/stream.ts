@@ -6,10 +6,11 @@
  * stream ends with the finish.
  */
 import { InvalidUpstreamResponse, UpstreamStreamError } from '../../errors.js';
+import { nowSeconds } from '../chat-output.js';
 import { isObject } from '../openai-compatible.js';
 import type { JsonObject, ParseContext, StreamEvent, StreamState, UnifiedChunk, Usage } from '../types.js';
 import { googleErrorClass } from './errors.js';
-import { blockedPrompt, callId, candidateParts, finishReasonOf, modelOf, newId, nowSeconds, toolCallOf, usageOf } from './response.js';
+import { blockedPrompt, callId, candidateParts, finishReasonOf, modelOf, newId, toolCallOf, usageOf } from './response.js';
 
 /** What one stream keeps between events (in `state.google`). */
 interface GeminiStreamState {
