@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 
 export const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }] });
+/** The same request, streamed. */
+export const streamBody = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello' }], stream: true });
 
 export async function listen(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
   const server = http.createServer(handler);
@@ -16,7 +18,7 @@ export async function listen(handler: http.RequestListener): Promise<{ url: stri
 }
 
 /** Posts the chat request; resolves with its latency in ms (rejects on a status other than 200). */
-export function post(url: string, headers: Record<string, string>): Promise<number> {
+export function post(url: string, headers: Record<string, string>, payload = body): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
@@ -27,7 +29,7 @@ export function post(url: string, headers: Record<string, string>): Promise<numb
       });
     });
     req.on('error', reject);
-    req.end(body);
+    req.end(payload);
   });
 }
 
@@ -39,8 +41,8 @@ export interface Result {
 }
 
 /** `n` requests, `concurrency` at a time, after 200 warm-up requests (JIT, sockets). */
-export async function run(name: string, url: string, headers: Record<string, string>, n: number, concurrency: number): Promise<Result> {
-  for (let i = 0; i < 200; i++) await post(url, headers);
+export async function run(name: string, url: string, headers: Record<string, string>, n: number, concurrency: number, payload = body): Promise<Result> {
+  for (let i = 0; i < 200; i++) await post(url, headers, payload);
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -48,7 +50,7 @@ export async function run(name: string, url: string, headers: Record<string, str
     Array.from({ length: concurrency }, async () => {
       while (next < n) {
         next += 1;
-        latencies.push(await post(url, headers));
+        latencies.push(await post(url, headers, payload));
       }
     }),
   );
