@@ -67,7 +67,9 @@ export function createFallbackRouter(options: RouterOptions = {}): Router {
   const authenticate = authenticator(settings);
   const parseBody = bodyParser(settings);
   for (const [path, route] of Object.entries(ROUTES)) {
-    router.post(path, authenticate, parseBody, completionHandler(route, settings, selector, engine));
+    // Without options.auth the authenticator only calls next(): the route does without it.
+    const handlers = settings.auth ? [authenticate, parseBody] : [parseBody];
+    router.post(path, ...handlers, completionHandler(route, settings, selector, engine));
     router.all(path, (req, res) => {
       res.setHeader('allow', 'POST');
       answerError(req, res, new RequestError(`${req.method} is not allowed on ${req.baseUrl}${path}; use POST.`, 405, 'method_not_allowed'), settings);

@@ -125,7 +125,7 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
     const totalTimeout = millisHeader(req, `${prefix}total-timeout`);
     const selected = selector.select(req.headers, bodyConfig);
     const configId = selected.plan.configId;
-    debug('[%s] %s %s config=%s via %s', traceId, req.method, req.path, configId, selected.source);
+    if (debug.enabled) debug('[%s] %s %s config=%s via %s', traceId, req.method, req.path, configId, selected.source);
     if (events.has('request:start')) events.emit('request:start', startEvent(req, params, { requestId, traceId, configId, configSource: selected.source, endpoint: route.endpoint, stream, startedAt }));
 
     const controller = new AbortController();
@@ -167,7 +167,7 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
         return;
       }
       const body = outcome.ok ? outcome.body : failureBody(outcome);
-      if (outcome.ok) sendJson(res, outcome.status, body);
+      if (outcome.ok) sendJson(res, outcome.status, body, outcome.text);
       else answerError(req, res, upstreamError(outcome), settings, () => sendJson(res, outcome.status, body));
       end({ ...base, status: res.statusCode, outcome, ...capture, ...(settings.logs.captureBodies ? { responseBody: body } : {}) });
     } finally {

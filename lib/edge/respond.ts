@@ -5,12 +5,12 @@ import { FallbackRouterError, UpstreamError, errorBody, toOpenAIError, type Open
 import type { Failure } from '../engine/outcome.js';
 import type { LogFields, Logger } from '../observe/logger.js';
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, json?: string): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  const text = JSON.stringify(body);
+  const text = json ?? JSON.stringify(body);
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(text));

@@ -9,6 +9,7 @@ import { cancelReasonOf, modelOf, record, type AttemptCall, type RunContext } fr
 import type { AttemptRecord, Cancelled, Failure, MutableRecord } from './outcome.js';
 import { Watchdog } from './policies/timeout.js';
 import { errorInfo } from '../errors.js';
+import { credentialsOf } from './reply.js';
 
 export interface Attempt {
   readonly call: AttemptCall;
@@ -21,8 +22,13 @@ export interface Attempt {
   readonly model?: string;
   /** Notes for the trace (malformed stream events skipped, ...). */
   readonly notes: string[];
-  /** The credentials the request carries, masked in any upstream message kept (set once built). */
-  credentials: readonly string[];
+  /** The upstream request's headers, once it is built. */
+  upstreamHeaders?: Readonly<Record<string, string>>;
+  /**
+   * The credentials the request carries (the target's, and those in its headers once built),
+   * masked in any upstream message kept. Worked out when first read: only a failure needs them.
+   */
+  readonly credentials: readonly string[];
   /** Detaches from the request's signal and stops the watchdog; idempotent. */
   release(): void;
 }
@@ -50,6 +56,7 @@ export function openAttempt(call: AttemptCall, ctx: RunContext): Attempt {
   const watchdog = new Watchdog((expiry) => controller.abort(Object.assign(timeoutReason(), { expiry })));
   watchdog.until(call.firstContentBy);
   let released = false;
+  let credentials: readonly string[] | undefined;
   return {
     call,
     ctx,
@@ -59,7 +66,10 @@ export function openAttempt(call: AttemptCall, ctx: RunContext): Attempt {
     startedAt,
     ...(model ? { model } : {}),
     notes: [],
-    credentials: [],
+    get credentials(): readonly string[] {
+      if (this.upstreamHeaders === undefined) return credentialsOf(call.leaf, {});
+      return (credentials ??= credentialsOf(call.leaf, this.upstreamHeaders));
+    },
     release(): void {
       if (released) return;
       released = true;

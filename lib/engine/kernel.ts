@@ -10,7 +10,7 @@ import { sendJson } from '../transport/http.js';
 import { abandoned, endCancelled, endWithFailure, openAttempt, recordUsage, attemptRecord, withTraceContext, type Attempt } from './attempt.js';
 import { cancelled, record, withForwardedHeaders, type AttemptCall, type RunContext } from './context.js';
 import { failure, type Failure, type Outcome, type Success } from './outcome.js';
-import { buildFailure, credentialsOf, failureFromReply, notJsonFailure, parseFailure, timeoutFailure, transportFailure } from './reply.js';
+import { buildFailure, failureFromReply, notJsonFailure, parseFailure, timeoutFailure, transportFailure } from './reply.js';
 import { streamAttempt, type StreamOptions } from './stream/open.js';
 
 /** Makes one attempt of `call`. `stream` says what to do with a committed stream. */
@@ -24,7 +24,7 @@ export async function attempt(call: AttemptCall, ctx: RunContext, stream: Stream
   // Aborted and not abandoned: the watchdog fired while an async build ran (undefined: it did not finish).
   if (upstream === undefined || a.controller.signal.aborted) return endWithFailure(a, timeoutFailure(call.leaf, call.timeoutMs));
   if ('kind' in upstream) return endWithFailure(a, upstream);
-  a.credentials = credentialsOf(call.leaf, upstream.headers);
+  a.upstreamHeaders = upstream.headers;
   const serialised = serialise(a, upstream);
   if ('kind' in serialised) return endWithFailure(a, serialised);
   const sent = withTraceContext(a, serialised);
@@ -121,6 +121,7 @@ async function jsonAttempt(a: Attempt, upstream: UpstreamRequest): Promise<Outco
     ok: true,
     status: 200,
     body,
+    ...(body === json ? { text: reply.text } : {}),
     provider: leaf.target.provider,
     path: leaf.path,
     ...(model ? { model } : {}),

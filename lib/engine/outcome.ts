@@ -12,6 +12,8 @@ export interface Success {
   readonly ok: true;
   readonly status: number;
   readonly body: UnifiedResponse;
+  /** `body` as the upstream's own JSON text, when the adapter passed it on unchanged: sent as it came, not serialised again. */
+  readonly text?: string;
   readonly provider: string;
   /** Path of the target that served, in the client's notation (`config.targets[1]`). */
   readonly path: string;
@@ -83,7 +85,8 @@ export type Served = Success | StreamSuccess;
 
 /** One step of a committed stream. */
 export type StreamStep =
-  | { readonly kind: 'chunk'; readonly chunk: JsonObject }
+  /** `text`: the chunk as the upstream's own JSON text, when it is passed on unchanged (sent as it came). */
+  | { readonly kind: 'chunk'; readonly chunk: JsonObject; readonly text?: string | undefined }
   /** The answer is complete: send `[DONE]`. */
   | { readonly kind: 'done' }
   /** The answer broke and could not be continued: send an in-band error, no `[DONE]`. */

@@ -197,9 +197,31 @@ function cutTrace(trace: Trace, cut: Cut, shrunkTo?: number): Trace {
   return out;
 }
 
+/** The JSON size of traces fitTrace measured and returned as they are (traces are not changed after they are built). */
+const measuredSizes = new WeakMap<Trace, number>();
+
 /** The normal cut of a trace: rows, bodies and text fields within the limits above. */
 export function capTrace(trace: Trace): Trace {
-  return cutTrace(trace, CUTS[0]!);
+  return withinNormalCut(trace) ? trace : cutTrace(trace, CUTS[0]!);
+}
+
+const short = (text: unknown): boolean => text === undefined || (typeof text === 'string' && text.length <= MAX_TRACE_STRING_CHARS);
+
+/**
+ * True when the normal cut would leave the trace as it is (the common case: no bodies, no notes,
+ * few rows, short texts), so that it need not be copied. Conservative: anything unusual is cut.
+ */
+function withinNormalCut(trace: Trace): boolean {
+  if (trace.request !== undefined || trace.response !== undefined || trace.notes !== undefined || trace.truncated !== undefined || trace.attemptsOmitted !== undefined) return false;
+  if (!Array.isArray(trace.attempts) || trace.attempts.length > MAX_TRACE_ATTEMPTS) return false;
+  if (!short(trace.servedPath) || !short(trace.provider) || !short(trace.model)) return false;
+  const e = trace.error;
+  if (e !== undefined && !(short(e.message) && short(e.type) && (e.code === null || short(e.code)) && short(e.errorClass))) return false;
+  for (const a of trace.attempts) {
+    if (!short(a.path) || !short(a.provider) || !short(a.model) || !short(a.errorClass) || !short(a.code) || !short(a.skipped)) return false;
+    if (a.notes !== undefined && (a.notes.length > MAX_ATTEMPT_NOTES || !a.notes.every(short))) return false;
+  }
+  return true;
 }
 
 /**
@@ -209,10 +231,14 @@ export function capTrace(trace: Trace): Trace {
  * returned as it is, its size counted as `maxChars`. Never changes the input.
  */
 export function fitTrace(trace: Trace, maxChars: number = MAX_TRACE_BYTES, size?: number): { trace: Trace; bytes: number } {
-  const measured = size ?? jsonLength(trace);
+  const measured = size ?? measuredSizes.get(trace) ?? jsonLength(trace);
   // A trace that cannot be serialised (a BigInt, a cycle) cannot be measured: counted as the limit.
   if (measured === undefined) return { trace, bytes: maxChars };
-  if (measured <= maxChars) return { trace, bytes: measured };
+  if (measured <= maxChars) {
+    // The recorder fits a trace, then the store fits it again: measured once.
+    measuredSizes.set(trace, measured);
+    return { trace, bytes: measured };
+  }
   let last: { trace: Trace; bytes: number } = { trace, bytes: measured };
   for (const cut of CUTS) {
     const cutOne = cutTrace(trace, cut, cut === CUTS[0] ? undefined : maxChars);

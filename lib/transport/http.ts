@@ -38,11 +38,18 @@ export class TransportError extends Error {
   }
 }
 
+/**
+ * TCP keep-alive probes start after this long idle. axios sets 60 s on every socket it is given;
+ * an agent that sets another value each time it takes a socket back makes two system calls per
+ * request (Node skips the call only when the value is unchanged).
+ */
+export const TCP_KEEPALIVE_MS = 60_000;
+
 /** The shared client. Keep-alive agents reuse upstream connections across requests. */
 export function createHttpClient(): AxiosInstance {
-  return axios.create({
-    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
-    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 256 }),
+  const client = axios.create({
+    httpAgent: new http.Agent({ keepAlive: true, keepAliveMsecs: TCP_KEEPALIVE_MS, maxSockets: 256 }),
+    httpsAgent: new https.Agent({ keepAlive: true, keepAliveMsecs: TCP_KEEPALIVE_MS, maxSockets: 256 }),
     // Never route through an environment proxy: upstream traffic goes where the target says.
     proxy: false,
     maxRedirects: 0,
@@ -54,6 +61,12 @@ export function createHttpClient(): AxiosInstance {
     maxBodyLength: MAX_UPSTREAM_BODY,
     decompress: true,
   });
+  // Every request names its own content-type and accept, and every reply is read as a stream:
+  // without axios's per-method default headers and reply transforms, each request merges and
+  // runs less (about 15 µs less per request, measured in bench/README.md).
+  client.defaults.headers = { common: {} } as unknown as typeof client.defaults.headers;
+  client.defaults.transformResponse = [];
+  return client;
 }
 
 /** Options of one send. */
@@ -108,24 +121,14 @@ export async function sendJson(
   } catch (err) {
     throw toTransportError(err, signal);
   }
-  const chunks: Buffer[] = [];
+  let text: string;
   let taken = 0;
   try {
-    for await (const chunk of res.data) {
-      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-      if (taken + buf.length > MAX_UPSTREAM_BODY) throw new TransportError('upstream reply is larger than the router accepts', 'too_large');
-      if (budget && !budget.take(buf.length)) {
-        throw new TransportError('the router holds as many upstream bytes as it may (maxBufferedBytes); try again shortly', 'overloaded');
-      }
-      taken += buf.length;
-      chunks.push(buf);
-    }
+    ({ text, taken } = await readWhole(res.data, budget));
   } catch (err) {
     res.data.destroy();
-    budget?.give(taken);
     throw err instanceof TransportError ? err : toTransportError(err, signal);
   }
-  const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
   let released = false;
   return {
     status: res.status,
@@ -137,6 +140,46 @@ export async function sendJson(
       budget?.give(taken);
     },
   };
+}
+
+/**
+ * Reads a reply's body to its end, bounded by MAX_UPSTREAM_BODY and the budget (its bytes are
+ * taken from the budget as they arrive, and given back if it fails). Plain listeners rather than
+ * an async iterator: one promise per reply, not one per chunk.
+ */
+function readWhole(body: Readable, budget: ByteBudget | undefined): Promise<{ text: string; taken: number }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let taken = 0;
+    const fail = (err: unknown): void => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', fail);
+      budget?.give(taken);
+      taken = 0;
+      reject(err);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (taken + buf.length > MAX_UPSTREAM_BODY) return fail(new TransportError('upstream reply is larger than the router accepts', 'too_large'));
+      if (budget && !budget.take(buf.length)) {
+        return fail(new TransportError('the router holds as many upstream bytes as it may (maxBufferedBytes); try again shortly', 'overloaded'));
+      }
+      taken += buf.length;
+      chunks.push(buf);
+    };
+    const onEnd = (): void => {
+      body.off('error', fail);
+      resolve({ text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'), taken });
+    };
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', fail);
+    // A stream destroyed before its end (an abort) emits 'close' without 'end' or 'error'.
+    body.once('close', () => {
+      if (!body.readableEnded) fail(body.errored ?? new Error('upstream reply ended early'));
+    });
+  });
 }
 
 /**
