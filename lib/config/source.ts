@@ -14,7 +14,14 @@ import { buildPlan, hashConfig } from './resolve.js';
 export const MAX_CONFIG_TEXT = 64 * 1024;
 
 /** How many distinct request configs stay cached. */
-const CACHE_SIZE = 500;
+export const CACHE_SIZE = 500;
+
+/**
+ * How many characters of config text (the cache keys) stay cached: a plan is about as large as
+ * its text, so this bounds the cache's memory too (500 configs of 64 KB would otherwise hold
+ * 32 MB of text and their plans).
+ */
+export const CACHE_CHARS = 2 * 1024 * 1024;
 
 /** Where the chosen config came from (for traces and debug output). */
 export type ConfigSourceKind = 'header-config' | 'body-config' | 'header-fallback' | 'header-provider' | 'default';
@@ -39,6 +46,8 @@ export class ConfigSelector {
    * makes a small LRU. Invalid configs are cached too, so a client repeating one costs nothing.
    */
   private readonly cache = new Map<string, Plan | ConfigError>();
+  /** The characters of the cache's keys. */
+  private cacheChars = 0;
   private readonly savedPlans = new Map<string, Plan>();
   private readonly defaultPlan?: Plan;
 
@@ -164,7 +173,9 @@ export class ConfigSelector {
   private cached(key: string, build: () => Plan): Plan {
     let entry = this.cache.get(key);
     if (entry !== undefined) {
+      // Most recently used last: a hit moves to the end.
       this.cache.delete(key);
+      this.cache.set(key, entry);
     } else {
       try {
         entry = build();
@@ -172,10 +183,20 @@ export class ConfigSelector {
         if (!(err instanceof ConfigError)) throw err;
         entry = err;
       }
+      this.cache.set(key, entry);
+      this.cacheChars += key.length;
+      while (this.cache.size > CACHE_SIZE || (this.cacheChars > CACHE_CHARS && this.cache.size > 1)) {
+        const oldest = this.cache.keys().next().value!;
+        this.cache.delete(oldest);
+        this.cacheChars -= oldest.length;
+      }
     }
-    this.cache.set(key, entry);
-    if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     if (entry instanceof ConfigError) throw entry;
     return entry;
+  }
+
+  /** How many plans are cached and the characters of their config text (for tests and the bench). */
+  cacheSize(): { entries: number; chars: number } {
+    return { entries: this.cache.size, chars: this.cacheChars };
   }
 }

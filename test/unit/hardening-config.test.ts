@@ -13,7 +13,7 @@ import { MAX_CONFIG_DEPTH, MAX_CONFIG_TARGETS, MAX_CONFIG_VALUE_DEPTH, RESERVED_
 import { validateConfig } from '../../lib/config/normalise.js';
 import { keySegment, looksLikeId, quoteIfId } from '../../lib/config/quote.js';
 import { buildPlan, hashConfig, type PlanSource } from '../../lib/config/resolve.js';
-import { ConfigSelector } from '../../lib/config/source.js';
+import { CACHE_CHARS, CACHE_SIZE, ConfigSelector } from '../../lib/config/source.js';
 import { ConfigError, OptionsError } from '../../lib/errors.js';
 import type { PlanNode, PlanTarget } from '../../lib/engine/plan.js';
 import { parseOptions, type Config, type RouterOptions, type Settings } from '../../lib/options.js';
@@ -242,5 +242,26 @@ describe('header-safe strings: control characters refused, tab allowed', () => {
     const err = configError(() => selector.select({}, { provider: 'openai', api_key: 'sk-x\x1bsecret-tail' }));
     assert.equal(err.param, 'config.api_key');
     assert.ok(!err.message.includes('secret-tail'));
+  });
+});
+
+describe('the plan cache is bounded in entries and in characters of config text', () => {
+  test('distinct small configs: at most CACHE_SIZE plans; a repeated one is served from the cache', () => {
+    const selector = new ConfigSelector(settingsOf({ providers: { openai: { apiKey: 'k' } } }));
+    const first = selector.select({}, { provider: 'openai', override_params: { temperature: 0 } }).plan;
+    assert.equal(selector.select({}, { provider: 'openai', override_params: { temperature: 0 } }).plan, first, 'the same config text is the same plan');
+    for (let i = 1; i <= CACHE_SIZE + 200; i++) selector.select({}, { provider: 'openai', override_params: { seed: i } });
+    assert.equal(selector.cacheSize().entries, CACHE_SIZE);
+    assert.notEqual(selector.select({}, { provider: 'openai', override_params: { temperature: 0 } }).plan, first, 'the oldest plan was evicted and is built again');
+  });
+
+  test('distinct large configs: the characters held stay under CACHE_CHARS, and invalid configs count too', () => {
+    const selector = new ConfigSelector(settingsOf({ providers: { openai: { apiKey: 'k' } } }));
+    const pad = 'x'.repeat(30_000);
+    for (let i = 0; i < 200; i++) selector.select({}, { provider: 'openai', override_params: { user: `${i}-${pad}` } });
+    for (let i = 0; i < 100; i++) assert.throws(() => selector.select({}, { provider: 'nope', note: `${i}-${pad}` }), ConfigError);
+    const { entries, chars } = selector.cacheSize();
+    assert.ok(chars <= CACHE_CHARS, `${chars} characters cached`);
+    assert.ok(entries < 100 && entries > 10, `${entries} entries`);
   });
 });
