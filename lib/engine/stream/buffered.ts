@@ -61,11 +61,12 @@ export async function readBuffered(a: Attempt, reader: UpstreamReader, held: Uni
       return endWithFailure(a, f, { ...ttft, ...notesOf(reader) });
     }
   }
-  if (!reader.upstreamEnded) reader.abort();
   if (!reader.finishedAll) {
+    reader.abort();
     giveBack();
     return endWithFailure(a, failure('stream_interrupted', 'stream_interrupted', `${leaf.target.provider} stream ended before the answer was complete`, at), { ...ttft, ...notesOf(reader) });
   }
+  reader.finish();
   a.release();
   committed.latencyMs = Date.now() - a.startedAt;
   const usage = recordUsage(reader.usage);

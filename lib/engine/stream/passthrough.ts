@@ -66,7 +66,7 @@ export class PassthroughHandle implements StreamHandle {
       this.graced = true;
       this.a.watchdog.idle(Math.min(POST_FINISH_GRACE_MS, this.a.call.leaf.streamIdleTimeout));
     }
-    return { kind: 'chunk', chunk };
+    return { kind: 'chunk', chunk, text: reader.lastText };
   }
 
   abort(): void {
@@ -101,7 +101,7 @@ export class PassthroughHandle implements StreamHandle {
   }
 
   private finish(): StreamStep {
-    if (!this.reader.upstreamEnded) this.reader.abort(); // finish_reason without [DONE]: done now
+    this.reader.finish(); // finish_reason (and usage) without [DONE] yet: done now
     this.settle();
     this.ended = { kind: 'done' };
     return this.ended;

@@ -6,13 +6,16 @@
  */
 import type { Readable } from 'node:stream';
 import { InvalidUpstreamResponse } from '../../errors.js';
-import { isObject } from '../../providers/openai-compatible.js';
+import { isObject, parseOpenAIStreamEvent } from '../../providers/openai-compatible.js';
 import type { ParseContext, ProviderAdapter, StreamDecoder, StreamEvent, StreamState, UnifiedChunk, Usage } from '../../providers/types.js';
 import type { MutableRecord } from '../outcome.js';
 import type { Watchdog } from '../policies/timeout.js';
 
 /** Once every choice has its finish_reason, how long to wait for a usage chunk still due. */
 export const POST_FINISH_GRACE_MS = 1_000;
+
+/** Once the answer is whole, how long the rest of the upstream's body may take to end before its connection is closed. */
+export const DRAIN_AFTER_FINISH_MS = 1_000;
 
 
 function nonEmpty(value: unknown): boolean {
@@ -54,6 +57,12 @@ export class UpstreamReader {
   private readonly events: AsyncIterator<StreamEvent>;
   private readonly parserState: StreamState;
   private readonly pending: UnifiedChunk[] = [];
+  /** The upstream's own JSON text of each pending chunk that is passed on unchanged. */
+  private readonly pendingText: Array<string | undefined> = [];
+  /** The upstream's own JSON text of the chunk read() returned last, when it is unchanged. */
+  lastText: string | undefined;
+  /** Set by observe() when it changed the chunk it saw. */
+  private changed = false;
   private readonly finished = new Set<number>();
   usage: Usage | undefined;
   private doneSeen = false;
@@ -99,7 +108,10 @@ export class UpstreamReader {
   async read(): Promise<UnifiedChunk | null> {
     for (;;) {
       const next = this.pending.shift();
-      if (next !== undefined) return next;
+      if (next !== undefined) {
+        this.lastText = this.pendingText.shift();
+        return next;
+      }
       if (this.exhausted) return null;
       const event = await this.nextEvent();
       if (event === null) {
@@ -118,7 +130,15 @@ export class UpstreamReader {
         this.malformed += 1; // a malformed event is skipped; the answer may still complete
         continue;
       }
-      for (const chunk of chunks) if (this.observe(chunk)) this.pending.push(chunk);
+      // An OpenAI-format event parsed as it is: the writer can send its own text on (not a
+      // text of several data lines, which could not be one line again).
+      const own = this.o.adapter.parseStreamEvent === parseOpenAIStreamEvent && chunks.length === 1 && event.data.indexOf('\n') === -1 ? event.data : undefined;
+      for (const chunk of chunks) {
+        this.changed = false;
+        if (!this.observe(chunk)) continue;
+        this.pending.push(chunk);
+        this.pendingText.push(this.changed ? undefined : own);
+      }
     }
   }
 
@@ -144,7 +164,10 @@ export class UpstreamReader {
   private observe(chunk: UnifiedChunk): boolean {
     const hasUsage = isObject(chunk.usage);
     if (hasUsage) this.usage = chunk.usage as unknown as Usage;
-    if (!this.o.wantUsage && 'usage' in chunk) delete chunk.usage;
+    if (!this.o.wantUsage && 'usage' in chunk) {
+      this.changed = true;
+      delete chunk.usage;
+    }
     const choices = chunk.choices;
     if (!Array.isArray(choices) || choices.length === 0) return hasUsage && this.o.wantUsage;
     for (const c of choices) {
@@ -159,6 +182,31 @@ export class UpstreamReader {
       }
     }
     return true;
+  }
+
+  /**
+   * The answer is whole. When the upstream has not ended yet (its `[DONE]` and the end of the
+   * body are usually in the bytes already here), the rest is read and discarded in the
+   * background, so that the connection goes back to the keep-alive pool instead of being
+   * destroyed (a new connection, and an aborted request, cost more than the whole stream); what
+   * has not ended within DRAIN_AFTER_FINISH_MS, or is an error, is destroyed.
+   */
+  finish(): void {
+    if (this.upstreamEnded || this.body.destroyed) return;
+    const timer = setTimeout(() => this.abort(), DRAIN_AFTER_FINISH_MS);
+    const drain = async (): Promise<void> => {
+      for (;;) {
+        const result = await this.events.next();
+        if (result.done) break;
+      }
+    };
+    drain().then(
+      () => clearTimeout(timer),
+      () => {
+        clearTimeout(timer);
+        this.body.destroy();
+      },
+    );
   }
 
   /** Stops reading: aborts the request and destroys the socket. */
