@@ -1,5 +1,5 @@
 /**
- * `npm run bench`, several instances: the router with the Redis stores of
+ * `npm run bench` (bench/redis.ts on its own), several instances: the router with the Redis stores of
  * `express-llm-fallback/redis` (breaker on, every trace recorded) against the same router with
  * the in-memory stores, on a redis-server of its own (skipped when none is installed):
  *
@@ -156,4 +156,17 @@ export async function benchRedis(upstream: string): Promise<void> {
     redis.disconnect();
     await server.stop();
   }
+}
+
+// `node --import tsx bench/redis.ts` (npm run bench): against the fake upstream of bench/upstream.ts.
+if (process.argv[1]?.endsWith('redis.ts')) {
+  const { startUpstream } = await import('./upstream.js');
+  const up = await startUpstream();
+  benchRedis(up.url).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

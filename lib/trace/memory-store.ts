@@ -71,8 +71,13 @@ export class MemoryTraceStore implements TraceStore {
   readonly maxBytes: number;
   /** The most one trace may take (a larger one is cut to fit). */
   readonly maxTraceBytes: number;
-  /** Oldest first, ordered by start time. */
-  private readonly traces: Trace[] = [];
+  /**
+   * Oldest first, ordered by start time, from `head` on: the oldest are dropped by moving `head`,
+   * and the arrays are compacted only once half of them is dropped (a full store of 100,000
+   * traces would otherwise move 100,000 entries of three arrays for every trace recorded).
+   */
+  private readonly traces: Array<Trace | undefined> = [];
+  private head = 0;
   private readonly startMs: number[] = [];
   /** Each trace's size, measured when it was recorded. */
   private readonly sizes: number[] = [];
@@ -94,7 +99,7 @@ export class MemoryTraceStore implements TraceStore {
 
   /** How many traces are held. */
   get size(): number {
-    return this.traces.length;
+    return this.traces.length - this.head;
   }
 
   /** The size of the traces held, as measured when each was recorded (at most `maxBytes`, unless one alone is larger). */
@@ -108,30 +113,42 @@ export class MemoryTraceStore implements TraceStore {
     const started = Date.parse(trace.startedAt);
     const at = Number.isNaN(started) ? Date.now() : started;
     // Requests mostly finish in the order they started: insert from the end.
+    const head = this.head;
     let i = this.startMs.length;
-    while (i > 0 && this.startMs[i - 1]! > at) i -= 1;
-    this.traces.splice(i, 0, fitted.trace);
-    this.startMs.splice(i, 0, at);
-    this.sizes.splice(i, 0, fitted.bytes);
+    while (i > head && this.startMs[i - 1]! > at) i -= 1;
+    if (i === this.traces.length) {
+      this.traces.push(fitted.trace);
+      this.startMs.push(at);
+      this.sizes.push(fitted.bytes);
+    } else {
+      this.traces.splice(i, 0, fitted.trace);
+      this.startMs.splice(i, 0, at);
+      this.sizes.splice(i, 0, fitted.bytes);
+    }
     this.totalBytes += fitted.bytes;
     // The oldest go first, while over either bound; the last trace is always kept.
-    let drop = Math.max(0, this.traces.length - this.maxTraces);
+    const end = this.traces.length;
+    let drop = head + Math.max(0, end - head - this.maxTraces);
     let bytes = this.totalBytes;
-    for (let k = 0; k < drop; k++) bytes -= this.sizes[k]!;
-    while (bytes > this.maxBytes && drop < this.traces.length - 1) {
+    for (let k = head; k < drop; k++) bytes -= this.sizes[k]!;
+    while (bytes > this.maxBytes && drop < end - 1) {
       bytes -= this.sizes[drop]!;
       drop += 1;
     }
-    if (drop > 0) {
-      this.traces.splice(0, drop);
-      this.startMs.splice(0, drop);
-      this.sizes.splice(0, drop);
-      this.totalBytes = bytes;
+    if (drop === head) return;
+    for (let k = head; k < drop; k++) this.traces[k] = undefined; // let them go now
+    this.head = drop;
+    this.totalBytes = bytes;
+    if (this.head >= 1024 && this.head * 2 >= end) {
+      this.traces.splice(0, this.head);
+      this.startMs.splice(0, this.head);
+      this.sizes.splice(0, this.head);
+      this.head = 0;
     }
   }
 
   get(traceId: string): Trace | undefined {
-    for (let i = this.traces.length - 1; i >= 0; i--) {
+    for (let i = this.traces.length - 1; i >= this.head; i--) {
       if (this.traces[i]!.traceId === traceId) return this.traces[i];
     }
     return undefined;
@@ -140,7 +157,7 @@ export class MemoryTraceStore implements TraceStore {
   list(query: TraceQuery = {}): Trace[] {
     const limit = listLimit(query.limit);
     const out: Trace[] = [];
-    for (let i = this.traces.length - 1; i >= 0 && out.length < limit; i--) {
+    for (let i = this.traces.length - 1; i >= this.head && out.length < limit; i--) {
       const trace = this.traces[i]!;
       if (traceMatches(trace, query)) out.push(trace);
     }
@@ -150,6 +167,7 @@ export class MemoryTraceStore implements TraceStore {
   /** Forgets every trace. */
   clear(): void {
     this.traces.length = 0;
+    this.head = 0;
     this.startMs.length = 0;
     this.sizes.length = 0;
     this.totalBytes = 0;

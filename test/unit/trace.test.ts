@@ -420,3 +420,45 @@ describe('router options for traces', () => {
     }
   });
 });
+
+describe('MemoryTraceStore at scale: dropping the oldest is cheap and exact', () => {
+  test('10,000 traces into a store of 3,000 (some out of order): the newest 3,000 kept, in order, bytes counted, dropped ones gone', () => {
+    const store = new MemoryTraceStore({ maxTraces: 3000 });
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    const order: number[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      // Every 7th trace finished late: recorded after the next one.
+      const at = i % 7 === 3 ? i - 1 : i;
+      order.push(at);
+      store.record(trace(`t-${i}`, t0 + at * 1000));
+    }
+    assert.equal(store.size, 3000);
+    const listed = store.list({ limit: 100 });
+    assert.equal(listed[0]!.traceId, 't-9999');
+    for (let k = 1; k < listed.length; k++) assert.ok(Date.parse(listed[k - 1]!.startedAt) >= Date.parse(listed[k]!.startedAt), 'newest first');
+    assert.equal(store.get('t-6999'), undefined, 'dropped');
+    assert.equal(store.get('t-7001')?.traceId, 't-7001', 'kept');
+    const one = JSON.stringify(store.get('t-9000')).length;
+    assert.ok(Math.abs(store.bytes - one * 3000) < 3000 * 8, `${store.bytes} bytes for 3000 traces of about ${one}`);
+    store.clear();
+    assert.equal(store.size, 0);
+    assert.equal(store.bytes, 0);
+    store.record(trace('after-clear', t0));
+    assert.deepEqual(store.list({}).map((t) => t.traceId), ['after-clear']);
+  });
+
+  test('the byte bound drops as many of the oldest as it takes, across compactions', () => {
+    const one = JSON.stringify(trace('t-00000', 0)).length;
+    const store = new MemoryTraceStore({ maxTraces: 100_000, maxBytes: one * 1500 + 10 });
+    for (let i = 0; i < 5000; i++) store.record(trace(`t-${String(i).padStart(5, '0')}`, i));
+    assert.ok(store.size > 1400 && store.size <= 1500, `${store.size} kept`);
+    assert.ok(store.bytes <= one * 1500 + 10);
+    assert.equal(store.list({ limit: 1 })[0]!.traceId, 't-04999');
+    const oldest = 5000 - store.size;
+    const name = (i: number): string => `t-${String(i).padStart(5, '0')}`;
+    assert.equal(store.get(name(oldest))?.traceId, name(oldest), 'the oldest kept');
+    assert.equal(store.get(name(oldest - 1)), undefined, 'the one before it dropped');
+    const older = JSON.stringify(trace(name(oldest - 1), oldest - 1)).length;
+    assert.ok(store.bytes + older > one * 1500 + 10, 'it did not fit');
+  });
+});
