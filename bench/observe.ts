@@ -34,28 +34,12 @@ import express from 'express';
 import client from 'prom-client';
 import { createFallbackRouter, type RouterOptions } from '../lib/index.js';
 import { agent, listen, run } from './load.js';
+import { startUpstream } from './upstream.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const N = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ON = (process.env.BENCH_ON ?? 'all') as 'all' | 'metrics' | 'spans';
-
-const answer = JSON.stringify({
-  id: 'chatcmpl-bench',
-  object: 'chat.completion',
-  created: 1_700_000_000,
-  model: 'gpt-4o-2024-08-06',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'Hello from the bench upstream.' }, finish_reason: 'stop', logprobs: null }],
-  usage: { prompt_tokens: 10, completion_tokens: 7, total_tokens: 17 },
-});
-
-function upstream(req: http.IncomingMessage, res: http.ServerResponse): void {
-  req.resume();
-  req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
-    res.end(answer);
-  });
-}
 
 /** Exporters that drop everything, as fast as an exporter can be: the cost measured is ours and the SDK's. */
 const spanExporter: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
@@ -131,7 +115,7 @@ const median = (xs: number[]): number => {
 };
 
 async function main(): Promise<void> {
-  const up = await listen(upstream);
+  const up = await startUpstream();
   const routers = { off: await startRouter('off', up.url), on: await startRouter('on', up.url) };
   const headers = { 'x-portkey-provider': 'openai' };
 
