@@ -156,6 +156,7 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
       if (outcome.kind === 'cancelled') {
         // The attempts made before it may still have cost something: keep them in the trace.
         debug('[%s] client went away; chain stopped', traceId);
+        await result.settled;
         end({ ...base, status: 499, error: GONE, ...capture });
         return;
       }
@@ -163,12 +164,15 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
       if (outcome.kind === 'stream') {
         const broke = (err: unknown): void => settings.logger.error('express-llm-fallback: unexpected error in a committed stream', { traceId, requestId, configId, provider: outcome.provider, path: outcome.path, err });
         const how = await pumpStream(res, tapped(outcome.stream, engine.tracing?.streamTap(requestId)), controller.signal, outcome.provider, broke);
+        await result.settled;
         end({ ...base, status: streamStatus(how), outcome, servedBy: outcome.stream.servedBy, ...streamError(how), ...capture });
         return;
       }
       const body = outcome.ok ? outcome.body : failureBody(outcome);
       if (outcome.ok) sendJson(res, outcome.status, body, outcome.text);
       else answerError(req, res, upstreamError(outcome), settings, () => sendJson(res, outcome.status, body));
+      // The answer is out; the trace waits for hedge losers still recording themselves.
+      await result.settled;
       end({ ...base, status: res.statusCode, outcome, ...capture, ...(settings.logs.captureBodies ? { responseBody: body } : {}) });
     } finally {
       res.off('close', onClose);
@@ -189,7 +193,7 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
   }
 
   /** The response headers of SPEC §7. */
-  function writeHeaders(res: Response, { outcome, attempts }: RunResult): void {
+  function writeHeaders(res: Response, { outcome, attempts, started }: RunResult): void {
     if (outcome.kind === 'cancelled') return;
     let made = 0;
     let onPath = 0;
@@ -198,6 +202,8 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
       made += 1;
       if (a.path === outcome.path) onPath += 1;
     }
+    // Hedge losers may not have recorded themselves yet; they were started all the same.
+    made = Math.max(made, started);
     res.setHeader(`${prefix}attempts`, String(made));
     res.setHeader(`${prefix}last-used-option-index`, outcome.path);
     res.setHeader(`${prefix}provider`, outcome.provider);

@@ -82,6 +82,11 @@ export interface RunContext {
   readonly openSkipped: Array<{ readonly leaf: PlanTarget; readonly openedAt: number }>;
   /** Attempts started so far (shared by hedged branches), against deps.maxAttemptsPerRequest. */
   readonly budget: { started: number; cut: boolean };
+  /**
+   * Work the answer does not wait for but the request's end does (shared by hedged branches):
+   * the aborted losers of a won hedge, until they have recorded themselves (bounded).
+   */
+  readonly settling: Array<Promise<void>>;
 }
 
 /** Creates the context of one request. */
@@ -96,6 +101,7 @@ export function createContext(plan: Plan, input: RunInput, deps: EngineDeps, now
     totalBy: total === undefined ? Infinity : now + total,
     openSkipped: [],
     budget: { started: 0, cut: false },
+    settling: [],
   };
 }
 

@@ -3,7 +3,7 @@
  * every attempt. It knows nothing of Express: the router hands it a RunInput and writes what
  * comes back.
  */
-import { createContext, type EngineDeps, type RunInput } from './context.js';
+import { createContext, type EngineDeps, type RunContext, type RunInput } from './context.js';
 import type { AttemptRecord, Cancelled, Failure, Served } from './outcome.js';
 import type { Plan } from './plan.js';
 import { lastResort, runNode } from './strategies/index.js';
@@ -11,7 +11,24 @@ import { lastResort, runNode } from './strategies/index.js';
 export interface RunResult {
   /** Served, failed, or cancelled (the client went away: nothing is to be sent). */
   readonly outcome: Served | Failure | Cancelled;
+  /** Every attempt recorded so far; attempts still settling (see `settled`) are added when they do. */
   readonly attempts: readonly AttemptRecord[];
+  /** Upstream attempts started, the ones still settling included (`x-portkey-attempts`). */
+  readonly started: number;
+  /** Resolves once every attempt has recorded itself (at once, unless hedge losers are settling): await it before building the trace. */
+  readonly settled: Promise<void>;
+}
+
+const SETTLED: Promise<void> = Promise.resolve();
+
+function result(ctx: RunContext, outcome: Served | Failure | Cancelled): RunResult {
+  const settling = ctx.settling;
+  return {
+    outcome,
+    attempts: ctx.attempts,
+    started: ctx.budget.started,
+    settled: settling.length === 0 ? SETTLED : Promise.all(settling).then(() => undefined),
+  };
 }
 
 /** Walks the plan. Never rejects for an upstream's sake; a rejection is a bug (500). */
@@ -37,7 +54,7 @@ export async function runPlan(plan: Plan, input: RunInput, deps: EngineDeps): Pr
       provider: 'express-llm-fallback',
       path: plan.root.path,
     };
-    return { outcome: nothing, attempts: ctx.attempts };
+    return result(ctx, nothing);
   }
-  return { outcome, attempts: ctx.attempts };
+  return result(ctx, outcome);
 }

@@ -313,6 +313,7 @@ describe('retries, deadlines, breaker, hedging', () => {
       const elapsed = performance.now() - started;
       assert.equal(res.status, 200);
       assert.equal(res.body.choices[0].message.content, 'Hello from second');
+      assert.equal(res.headers['x-portkey-attempts'], '2', 'the aborted primary counts, recorded or not yet');
       assert.ok(elapsed >= 95 && elapsed < 600, `${elapsed} ms: the delay plus the hedge's own latency`);
       assert.ok(second.received[0]!.at - primary.received[0]!.at >= 95);
       const deadline = performance.now() + 1000;

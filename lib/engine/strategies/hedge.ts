@@ -10,7 +10,7 @@ import type { Failure, Outcome } from '../outcome.js';
 import type { PlanGroup } from '../plan.js';
 import { announceFallback, finalFailure, shouldFailOver, type RunNode } from './decide.js';
 
-/** How long a won race waits for its aborted losers to record themselves. */
+/** How long a request's end (its trace) waits for the aborted losers of a won race to record themselves. */
 const LOSER_SETTLE_MS = 50;
 /** Most branches one hedged strategy runs at once, however small hedge_after_ms is. */
 export const MAX_HEDGES_IN_FLIGHT = 3;
@@ -47,7 +47,7 @@ export async function runHedged(group: PlanGroup, delayMs: number, ctx: RunConte
     );
     inflight.set(index, { controller, settled });
   };
-  const abortOthers = async (): Promise<void> => {
+  const abortOthers = (): void => {
     const losers = [...inflight.values()];
     inflight.clear();
     for (const branch of losers) {
@@ -58,16 +58,18 @@ export async function runHedged(group: PlanGroup, delayMs: number, ctx: RunConte
       });
     }
     if (losers.length === 0) return;
-    // Aborted attempts settle at once; waiting for them (briefly) lets their cancelled records
-    // reach the trace, which is built as soon as the answer is out.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled(losers.map((b) => b.settled)),
+    // Aborted attempts settle at once, but not before the answer has to go: the answer goes now,
+    // and the request's end (from which the trace is built) waits for them, briefly, so that
+    // their cancelled records are in it.
+    ctx.settling.push(
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, LOSER_SETTLE_MS);
+        const timer = setTimeout(resolve, LOSER_SETTLE_MS);
+        void Promise.allSettled(losers.map((b) => b.settled)).then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       }),
-    ]);
-    clearTimeout(timer);
+    );
   };
   const canStart = (): boolean =>
     next < children.length && decisive === undefined && !ctx.signal.aborted && inflight.size < MAX_HEDGES_IN_FLIGHT && !ctx.budget.cut;
@@ -85,18 +87,18 @@ export async function runHedged(group: PlanGroup, delayMs: number, ctx: RunConte
     }
     inflight.delete(won.index);
     if (won.error !== undefined) {
-      await abortOthers();
+      abortOthers();
       throw won.error; // a bug, not an outcome: the router answers 500
     }
     const outcome = won.outcome!;
     if (outcome.ok) {
       if (hedges.has(won.index)) announceHedge(ctx, group, won.index, 'won');
-      await abortOthers();
+      abortOthers();
       return outcome;
     }
     if (outcome.kind === 'cancelled') {
       if (ctx.signal.aborted) {
-        await abortOthers();
+        abortOthers();
         return cancelled(ctx, group);
       }
       continue;
