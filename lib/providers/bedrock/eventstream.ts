@@ -5,8 +5,7 @@
  * checked) by `@smithy/eventstream-codec`; this file only finds where one message ends, since
  * the body arrives in chunks of any size, split at any byte.
  */
-import { EventStreamCodec } from '@smithy/eventstream-codec';
-import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import type { EventStreamCodec } from '@smithy/eventstream-codec';
 import type { StreamDecoder, StreamEvent } from '../types.js';
 
 /** The `event` of an exception message (`:message-type: exception`): this prefix, then its `:exception-type`. */
@@ -23,7 +22,14 @@ const MIN_MESSAGE_BYTES = 16;
  */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 128 * 1024 + MIN_MESSAGE_BYTES;
 
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
+/** The codec, loaded when a stream is first decoded: a router with no Bedrock target never holds it. */
+let codecLoaded: Promise<EventStreamCodec> | undefined;
+function loadCodec(): Promise<EventStreamCodec> {
+  codecLoaded ??= Promise.all([import('@smithy/eventstream-codec'), import('@smithy/util-utf8')]).then(
+    ([{ EventStreamCodec: Codec }, { fromUtf8, toUtf8 }]) => new Codec(toUtf8, fromUtf8),
+  );
+  return codecLoaded;
+}
 
 /** A chunk of the body as bytes; text would mean something decoded a binary stream. */
 function bytesOf(chunk: unknown): Buffer {
@@ -33,7 +39,7 @@ function bytesOf(chunk: unknown): Buffer {
 }
 
 /** A string header's value, if the message has it. */
-function stringHeader(headers: ReturnType<typeof codec.decode>['headers'], name: string): string | undefined {
+function stringHeader(headers: ReturnType<EventStreamCodec['decode']>['headers'], name: string): string | undefined {
   const header = headers[name];
   return header?.type === 'string' ? header.value : undefined;
 }
@@ -44,7 +50,7 @@ function stringHeader(headers: ReturnType<typeof codec.decode>['headers'], name:
  * {@link ERROR_EVENT_PREFIX} + its `:error-code` (its `:error-message` as the data when the
  * payload is empty). A message of no known type is skipped.
  */
-function toEvent(frame: Buffer): StreamEvent | undefined {
+function toEvent(codec: EventStreamCodec, frame: Buffer): StreamEvent | undefined {
   let message;
   try {
     message = codec.decode(frame);
@@ -75,6 +81,7 @@ function toEvent(frame: Buffer): StreamEvent | undefined {
  * throws, and so does a body that ends inside a message.
  */
 async function* decodeEventStream(body: AsyncIterable<unknown>): AsyncIterable<StreamEvent> {
+  const codec = await loadCodec();
   let pending: Buffer[] = [];
   let size = 0;
   let need = 0; // the current message's total length, once its prelude arrived
@@ -102,7 +109,7 @@ async function* decodeEventStream(body: AsyncIterable<unknown>): AsyncIterable<S
       pending = rest.length > 0 ? [rest] : [];
       size = rest.length;
       need = 0;
-      const event = toEvent(frame);
+      const event = toEvent(codec, frame);
       if (event !== undefined) yield event;
     }
   }

@@ -5,7 +5,7 @@
  * (`aws_access_key_id` / `aws_secret_access_key` / `aws_session_token`) or from the host's own
  * `get_credentials` function (an IAM role through its AWS SDK credential provider).
  */
-import aws4 from 'aws4';
+import type Aws4 from 'aws4';
 import { ConfigError, UpstreamStreamError } from '../../errors.js';
 import { withOwnHeaders } from '../chat-input.js';
 import { isObject } from '../openai-compatible.js';
@@ -91,6 +91,13 @@ export function amzDate(now: Date): string {
   return now.toISOString().replace(/[:-]|\.\d{3}/g, '');
 }
 
+/** `aws4`, loaded when a request is first signed: a router with no Bedrock target never holds it. */
+let aws4Module: Promise<typeof Aws4> | undefined;
+function loadAws4(): Promise<typeof Aws4> {
+  aws4Module ??= import('aws4').then((m: { default?: typeof Aws4 }) => m.default ?? (m as unknown as typeof Aws4));
+  return aws4Module;
+}
+
 /** What {@link signRequest} signs. */
 export interface SignInput {
   readonly url: string;
@@ -111,7 +118,8 @@ export interface SignInput {
  * segments once more, as SigV4 wants for every service but S3, so a model id's `%3A` is signed as
  * `%253A`. Returns every header to send, lower-case.
  */
-export function signRequest(input: SignInput): Record<string, string> {
+export async function signRequest(input: SignInput): Promise<Record<string, string>> {
+  const aws4 = await loadAws4();
   const url = new URL(input.url);
   const { credentials } = input;
   const ours: Record<string, string> = {
