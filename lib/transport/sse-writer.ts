@@ -33,19 +33,11 @@ export async function pumpStream(res: ServerResponse, handle: StreamHandle, sign
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
   res.setHeader('x-accel-buffering', 'no');
-  res.flushHeaders();
+  // No flushHeaders(): a committed stream's first chunks are at hand, and the headers go out with
+  // them. Chunks written in one pass of the microtask queue (those of one upstream read) leave in
+  // one write, as Node's response corks its socket until the next tick.
   const onAbort = (): void => handle.abort();
   signal.addEventListener('abort', onAbort, { once: true });
-  // The chunks that are ready together (those of one upstream read) go out in one write: the
-  // response is corked at the first of them and uncorked once the event loop has run out of them
-  // (setImmediate), or before waiting for the client to drain, or at the end.
-  let flush: NodeJS.Immediate | undefined;
-  const uncork = (): void => {
-    if (flush === undefined) return;
-    clearImmediate(flush);
-    flush = undefined;
-    res.uncork();
-  };
   try {
     for (;;) {
       if (signal.aborted) return { kind: 'gone' };
@@ -58,17 +50,9 @@ export async function pumpStream(res: ServerResponse, handle: StreamHandle, sign
       }
       if (signal.aborted) return { kind: 'gone' };
       if (step.kind === 'chunk') {
-        if (flush === undefined) {
-          res.cork();
-          flush = setImmediate(uncork);
-        }
-        if (!res.write(`data: ${step.text ?? JSON.stringify(step.chunk)}\n\n`)) {
-          uncork();
-          await drained(res, signal);
-        }
+        if (!res.write(`data: ${step.text ?? JSON.stringify(step.chunk)}\n\n`)) await drained(res, signal);
         continue;
       }
-      uncork();
       if (step.kind === 'done') {
         res.end('data: [DONE]\n\n');
         return { kind: 'done' };
@@ -79,7 +63,6 @@ export async function pumpStream(res: ServerResponse, handle: StreamHandle, sign
       return { kind: 'error', message: step.message };
     }
   } finally {
-    uncork();
     signal.removeEventListener('abort', onAbort);
   }
 }
