@@ -69,13 +69,13 @@ const HIGH_WATER_EVENTS = 64;
 /**
  * Yields the events of an SSE body as they arrive. Ends when the body ends; throws what the
  * body throws (a destroyed socket, an abort). Lines that are not SSE are ignored, as the SSE
- * standard says; an event over 8 MiB ends the stream with an error. A Readable body (what the
- * transport gives) is read through its events, one promise per event waited for; any other
- * async iterable through for-await.
+ * standard says; an event over 8 MiB ends the stream with an error. The body is read through its
+ * 'data' events, one promise per event waited for (any async iterable that is not a Readable is
+ * read through `Readable.from`).
  */
 export function sseEvents(body: AsyncIterable<unknown>): AsyncIterable<StreamEvent> {
-  if (body instanceof Readable) return { [Symbol.asyncIterator]: () => new ReadableEvents(body) };
-  return iterableEvents(body);
+  const readable = body instanceof Readable ? body : Readable.from(body);
+  return { [Symbol.asyncIterator]: () => new ReadableEvents(readable) };
 }
 
 /** An SSE parser that queues the events it finds; `failure` is set when an event is too large. */
@@ -97,21 +97,6 @@ function eventParser(queue: StreamEvent[]): { feed(text: string): void; end(): v
     end: () => parser.reset({ consume: true }),
     failure: () => failure,
   };
-}
-
-async function* iterableEvents(body: AsyncIterable<unknown>): AsyncGenerator<StreamEvent, void, undefined> {
-  const queue: StreamEvent[] = [];
-  const parser = eventParser(queue);
-  const decoder = new StringDecoder('utf8');
-  for await (const chunk of body) {
-    parser.feed(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
-    const failure = parser.failure();
-    if (failure) throw failure;
-    while (queue.length > 0) yield queue.shift()!;
-  }
-  parser.feed(decoder.end());
-  parser.end();
-  while (queue.length > 0) yield queue.shift()!;
 }
 
 /** The events of a Readable body, parsed as its 'data' arrives; paused while many are unread. */

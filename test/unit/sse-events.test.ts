@@ -88,4 +88,20 @@ describe('SSE events of a Readable body', () => {
     assert.equal(body.destroyed, true);
     assert.equal((await it.next()).done, true);
   });
+
+  test('an async iterable that is not a Readable: the same events, and what it throws rejects the read', async () => {
+    async function* chunks(): AsyncGenerator<Buffer | string> {
+      yield Buffer.from('data: o');
+      yield 'ne\n\ndata: two\n';
+      yield Buffer.from('\n');
+    }
+    assert.deepEqual(await all(sseEvents(chunks())[Symbol.asyncIterator]()), ['one', 'two']);
+    async function* broken(): AsyncGenerator<string> {
+      yield 'data: first\n\n';
+      throw new Error('upstream reset');
+    }
+    const it = sseEvents(broken())[Symbol.asyncIterator]();
+    assert.equal((await it.next()).value?.data, 'first');
+    await assert.rejects(it.next(), /upstream reset/);
+  });
 });
