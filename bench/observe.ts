@@ -3,7 +3,7 @@
  * telemetry and metrics off against on, interleaved round by round in one run so that a busy
  * machine slows both alike.
  *
- *   node --import tsx bench/observe.ts        (BENCH_ROUNDS, BENCH_REQUESTS, BENCH_CONCURRENCY,
+ *   npm run build && node --import tsx bench/observe.ts   (BENCH_ROUNDS, BENCH_REQUESTS, BENCH_CONCURRENCY,
  *                                              BENCH_PROFILE=<dir> for the routers' CPU profiles)
  *
  * BENCH_ON=metrics turns on only the metrics (Prometheus and OpenTelemetry, no spans), BENCH_ON=spans
@@ -32,7 +32,7 @@ import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter }
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import express from 'express';
 import client from 'prom-client';
-import { createFallbackRouter, type RouterOptions } from '../lib/index.js';
+import type { RouterOptions, createFallbackRouter as CreateFallbackRouter } from '../lib/index.js';
 import { agent, listen, run } from './load.js';
 import { startUpstream } from './upstream.js';
 
@@ -73,6 +73,8 @@ async function serve(which: 'off' | 'on', upstreamURL: string): Promise<void> {
   };
   const options: RouterOptions =
     which === 'off' ? { ...base, telemetry: false } : { ...base, telemetry: true, ...(ON !== 'spans' && registry ? { metrics: { registry, modelLabels: ['gpt-4o'] } } : {}) };
+  // The router as it ships (dist/, `npm run build` first), as bench/stack.ts measures it; BENCH_DIST names another build.
+  const { createFallbackRouter } = (await import(process.env.BENCH_DIST ?? '../dist/index.js')) as { createFallbackRouter: typeof CreateFallbackRouter };
   const app = express();
   app.get('/cpu', (_req, res) => {
     const { user, system } = process.cpuUsage();

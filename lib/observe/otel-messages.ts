@@ -86,7 +86,9 @@ export function outputMessages(body: unknown): GenAiMessage[] | undefined {
 /** The finish reasons of an answer's choices (JSON), in choice order. */
 export function finishReasons(body: unknown): string[] {
   if (!isObject(body) || !Array.isArray(body.choices)) return [];
-  return body.choices.filter(isObject).flatMap((c) => (typeof c.finish_reason === 'string' ? [c.finish_reason] : []));
+  const out: string[] = [];
+  for (const c of body.choices as unknown[]) if (isObject(c) && typeof c.finish_reason === 'string') out.push(c.finish_reason);
+  return out;
 }
 
 /** One choice of a stream as it arrived. */

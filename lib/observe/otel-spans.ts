@@ -131,7 +131,8 @@ export class RequestSpans {
     if (a === undefined) return;
     if (list!.length === 0) t.open.delete(k);
     t.inFlight -= 1;
-    this.describeAttempt(a.span, rec);
+    // A span the host's sampler dropped records nothing: its attributes are not worked out.
+    if (a.span.isRecording()) this.describeAttempt(a.span, rec);
     const endMs = Math.max(a.startMs, rec.startedAt + rec.latencyMs);
     if (rec.errorClass === undefined && rec.status !== undefined && rec.status < 300 && !t.ended) t.held.push({ span: a.span, path: rec.path, endMs });
     else a.span.end(endMs);
@@ -183,6 +184,15 @@ export class RequestSpans {
       t = this.requests.get(e.requestId)!;
     }
     t.ended = true;
+    const span = t.span;
+    if (!span.isRecording()) {
+      // Sampled out (the host's sampler): nothing to describe; the spans only end.
+      for (const h of t.held) h.span.end(h.endMs);
+      t.held.length = 0;
+      span.end();
+      if (t.inFlight === 0) this.requests.delete(e.requestId);
+      return;
+    }
     const answered = e.outcome?.ok === true ? e.outcome : undefined;
     const reasons = answered?.kind === 'success' ? finishReasons(answered.body) : (t.stream?.finishReasons() ?? []);
     const served = e.servedBy ?? (answered ? { path: answered.path, provider: answered.provider, ...(answered.model ? { model: answered.model } : {}) } : undefined);
@@ -192,7 +202,6 @@ export class RequestSpans {
       h.span.end(h.endMs);
     }
     t.held.length = 0;
-    const span = t.span;
     span.setAttributes(this.totals(e.attempts));
     span.setAttribute(OURS.status, e.status);
     span.setAttribute(OURS.fallbacks, t.fallbacks);

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { context, SpanKind, SpanStatusCode, trace, type TracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import express from 'express';
 import request from 'supertest';
 import type { RouterOptions } from '../../lib/index.js';
@@ -373,6 +373,38 @@ describe('OpenTelemetry spans', () => {
     } finally {
       server.closeAllConnections();
       server.close();
+    }
+  });
+
+  test('a host sampler that drops the request: no span exported, the answer and the upstream traceparent (not sampled) as usual', async () => {
+    const clientTrace = 'c'.repeat(32);
+    const samplers = [
+      { name: 'AlwaysOff', sampler: new AlwaysOffSampler(), traceparent: undefined },
+      { name: 'ParentBased, a client that is not sampled', sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }), traceparent: `00-${clientTrace}-${'d'.repeat(16)}-00` },
+    ];
+    const app = createApp(options());
+    trace.disable();
+    try {
+      for (const { name, sampler, traceparent } of samplers) {
+        trace.disable();
+        register(new BasicTracerProvider({ sampler, spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+        primary.reset();
+        second.reset();
+        primary.script({ kind: 'status', status: 500 });
+        const traceId = randomUUID();
+        const req = send(app, chain({ virtual_key: 'primary', trace_context: true }, { virtual_key: 'second', trace_context: true }), traceId, { stream: false });
+        const res = await (traceparent ? req.set('traceparent', traceparent) : req);
+        assert.equal(res.status, 200, name);
+        assert.equal(res.headers['x-portkey-attempts'], '2', name);
+        const sent = [String(primary.received[0]!.headers.traceparent), String(second.received[0]!.headers.traceparent)];
+        for (const tp of sent) assert.match(tp, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/, `${name}: the attempt's context goes upstream, marked not sampled`);
+        if (traceparent) for (const tp of sent) assert.equal(tp.split('-')[1], clientTrace, `${name}: in the client's trace`);
+        await wait(30);
+        assert.ok(!exporter.getFinishedSpans().some((s) => s.attributes['llm_fallback.trace_id'] === traceId), `${name}: no span exported`);
+      }
+    } finally {
+      trace.disable();
+      register();
     }
   });
 
