@@ -11,6 +11,7 @@ import { Cancellation, type EngineDeps } from '../engine/context.js';
 import type { EngineEventMap, RequestSummary } from '../engine/events.js';
 import type { StreamHandle } from '../engine/outcome.js';
 import { runPlan, type RunResult } from '../engine/run.js';
+import { isContentChunk } from '../engine/stream/reader.js';
 import { RequestError, toOpenAIError } from '../errors.js';
 import type { Settings } from '../options.js';
 import type { Endpoint, JsonObject } from '../providers/types.js';
@@ -163,7 +164,7 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
       writeHeaders(res, result);
       if (outcome.kind === 'stream') {
         const broke = (err: unknown): void => settings.logger.error('express-llm-fallback: unexpected error in a committed stream', { traceId, requestId, configId, provider: outcome.provider, path: outcome.path, err });
-        const how = await pumpStream(res, tapped(outcome.stream, engine.tracing?.streamTap(requestId)), controller.signal, outcome.provider, broke);
+        const how = await pumpStream(res, tapped(outcome.stream, engine.tracing?.streamTap(requestId)), controller.signal, outcome.provider, broke, isContentChunk);
         await result.settled;
         end({ ...base, status: streamStatus(how), outcome, servedBy: outcome.stream.servedBy, ...streamError(how), ...capture });
         return;

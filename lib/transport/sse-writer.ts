@@ -4,6 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { StreamHandle, StreamStep } from '../engine/plan.js';
+import type { JsonObject } from '../providers/types.js';
 import { errorBody } from '../errors.js';
 
 /** Resolves when the response can take more data, or the client went away. */
@@ -27,15 +28,28 @@ export type StreamEnd = { kind: 'done' } | { kind: 'error'; message: string } | 
  * with an in-band error event and no `[DONE]`, so no client mistakes it for a whole answer.
  * `onError` is told of a stream handle that threw (a bug, not an upstream's failure), so that the
  * caller logs it with its stack and the request's trace id.
+ *
+ * `sendAtOnce` names the chunk (the first it is true for) after which what the response holds is
+ * sent without waiting for the rest of its upstream read: the first content. Node corks a
+ * response's socket until the next tick, and every chunk of one upstream read is written in one
+ * pass, so an upstream that sends many chunks at once would otherwise have its first token leave
+ * only with the last of them. The chunks after it are joined as before.
  */
-export async function pumpStream(res: ServerResponse, handle: StreamHandle, signal: AbortSignal, provider: string, onError?: (err: unknown) => void): Promise<StreamEnd> {
+export async function pumpStream(
+  res: ServerResponse,
+  handle: StreamHandle,
+  signal: AbortSignal,
+  provider: string,
+  onError?: (err: unknown) => void,
+  sendAtOnce?: (chunk: JsonObject) => boolean,
+): Promise<StreamEnd> {
   res.statusCode = 200;
   res.setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache, no-transform');
   res.setHeader('x-accel-buffering', 'no');
   // No flushHeaders(): a committed stream's first chunks are at hand, and the headers go out with
   // them. Chunks written in one pass of the microtask queue (those of one upstream read) leave in
-  // one write, as Node's response corks its socket until the next tick.
+  // one write, as Node's response corks its socket until the next tick (but see `sendAtOnce`).
   const onAbort = (): void => handle.abort();
   signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -50,7 +64,12 @@ export async function pumpStream(res: ServerResponse, handle: StreamHandle, sign
       }
       if (signal.aborted) return { kind: 'gone' };
       if (step.kind === 'chunk') {
-        if (!res.write(`data: ${step.text ?? JSON.stringify(step.chunk)}\n\n`)) await drained(res, signal);
+        const more = res.write(`data: ${step.text ?? JSON.stringify(step.chunk)}\n\n`);
+        if (sendAtOnce?.(step.chunk)) {
+          sendAtOnce = undefined;
+          res.socket?.uncork();
+        }
+        if (!more) await drained(res, signal);
         continue;
       }
       if (step.kind === 'done') {

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DRAIN_AFTER_FINISH_MS } from '../../lib/engine/stream/reader.js';
@@ -79,6 +80,42 @@ describe('streams give their upstream connection back', () => {
       assert.equal(connections, 1, `${connections} upstream connections for five sequential streams`);
     } finally {
       await server.close();
+    }
+  });
+
+  test('an upstream that sends its chunks at once: the first content leaves in a write of its own, before the rest is written', T, async () => {
+    ending = { kind: 'done-later', ms: 30 };
+    const app = createApp({ providers: { openai: { apiKey: 'sk-test', baseURL: base } }, logger: quietLogger() });
+    const server = http.createServer(app);
+    // What the router's server writes to each client socket, one entry per write to the kernel.
+    const writes: string[] = [];
+    server.on('connection', (socket: net.Socket & { _write: Function; _writev?: Function }) => {
+      const write = socket._write.bind(socket);
+      socket._write = (data: Buffer | string, encoding: BufferEncoding, cb: () => void) => {
+        writes.push(String(data));
+        return write(data, encoding, cb);
+      };
+      const writev = socket._writev?.bind(socket);
+      if (writev) {
+        socket._writev = (chunks: Array<{ chunk: Buffer | string }>, cb: () => void) => {
+          writes.push(chunks.map((c) => String(c.chunk)).join(''));
+          return writev(chunks, cb);
+        };
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { events } = await stream(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'first-content-first');
+      assert.equal(events.at(-1), '[DONE]');
+      const first = writes.findIndex((w) => w.includes('"content":"Hel"'));
+      assert.ok(first >= 0, 'the first content was written');
+      assert.match(writes[first]!, /^HTTP\/1\.1 200/, 'with the headers');
+      assert.ok(!writes[first]!.includes('"content":"lo"') && !writes[first]!.includes('"finish_reason":"stop"'), `the rest of the burst came after it: ${JSON.stringify(writes[first])}`);
+      const rest = writes.slice(first + 1).join('');
+      assert.ok(rest.includes('"content":"lo"') && rest.includes('[DONE]'), 'the rest followed');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 
