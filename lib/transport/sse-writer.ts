@@ -67,7 +67,11 @@ export async function pumpStream(
         const more = res.write(`data: ${step.text ?? JSON.stringify(step.chunk)}\n\n`);
         if (sendAtOnce?.(step.chunk)) {
           sendAtOnce = undefined;
-          res.socket?.uncork();
+          try {
+            res.socket?.uncork();
+          } catch {
+            // A socket that will not be uncorked (a proxy of one) sends it at the next tick, as before.
+          }
         }
         if (!more) await drained(res, signal);
         continue;
