@@ -7,7 +7,11 @@
  *                                              BENCH_PROFILE=<dir> for the routers' CPU profiles)
  *
  * BENCH_ON=metrics turns on only the metrics (Prometheus and OpenTelemetry, no spans), BENCH_ON=spans
- * only the spans; the default, all, both.
+ * only the spans; the default, all, both. BENCH_HOST=instrumented makes both hosts do what an HTTP
+ * server instrumentation (@opentelemetry/instrumentation-http) does for every request: a SERVER
+ * span, made active with `context.with` around the rest of the request (so the router's request
+ * span is its child, and the context manager's async hooks are on in both processes); the default
+ * host has the SDK registered and nothing else.
  *
  * Both router processes are the same host: the OpenTelemetry SDK registered globally as a host
  * would (an AsyncLocalStorage context manager, a BasicTracerProvider with a BatchSpanProcessor, a
@@ -26,7 +30,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { context, metrics, trace } from '@opentelemetry/api';
+import { context, metrics, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -53,6 +57,7 @@ const metricExporter: PushMetricExporter = {
 async function serve(which: 'off' | 'on', upstreamURL: string): Promise<void> {
   let providers: { shutdown(): Promise<void> }[] = [];
   let registry: client.Registry | undefined;
+  let hostTracer: ReturnType<BasicTracerProvider['getTracer']> | undefined;
   // The host is the same in both processes (the SDK registered as a host would): what differs is
   // only whether the router's telemetry and metrics are on, so the difference is their cost.
   {
@@ -62,6 +67,7 @@ async function serve(which: 'off' | 'on', upstreamURL: string): Promise<void> {
     const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] });
     if (ON !== 'spans') metrics.setGlobalMeterProvider(meterProvider);
     providers = [tracerProvider, meterProvider];
+    hostTracer = tracerProvider.getTracer('bench-host-http');
     registry = new client.Registry();
     const scrape = registry;
     setInterval(() => void scrape.metrics(), 1000).unref();
@@ -76,6 +82,17 @@ async function serve(which: 'off' | 'on', upstreamURL: string): Promise<void> {
   // The router as it ships (dist/, `npm run build` first), as bench/stack.ts measures it; BENCH_DIST names another build.
   const { createFallbackRouter } = (await import(process.env.BENCH_DIST ?? '../dist/index.js')) as { createFallbackRouter: typeof CreateFallbackRouter };
   const app = express();
+  if (process.env.BENCH_HOST === 'instrumented') {
+    // What an HTTP server instrumentation does per request, in both processes alike.
+    app.use((req, res, next) => {
+      const span = hostTracer!.startSpan(`${req.method} ${req.path}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path } });
+      res.once('finish', () => {
+        span.setAttribute('http.response.status_code', res.statusCode);
+        span.end();
+      });
+      context.with(trace.setSpan(context.active(), span), next);
+    });
+  }
   app.get('/cpu', (_req, res) => {
     const { user, system } = process.cpuUsage();
     res.json({ cpuMicros: user + system });
@@ -121,7 +138,7 @@ async function main(): Promise<void> {
   const routers = { off: await startRouter('off', up.url), on: await startRouter('on', up.url) };
   const headers = { 'x-portkey-provider': 'openai' };
 
-  console.log(`observability overhead (on: ${ON}): ${ROUNDS} rounds of ${N} requests, ${CONCURRENCY} at a time (after 200 warm-up requests each), off and on interleaved, each router in its own process\n`);
+  console.log(`observability overhead (on: ${ON}${process.env.BENCH_HOST === 'instrumented' ? ', hosts with an HTTP server span per request' : ''}): ${ROUNDS} rounds of ${N} requests, ${CONCURRENCY} at a time (after 200 warm-up requests each), off and on interleaved, each router in its own process\n`);
   console.log('round      off req/s      on req/s   on/off   off CPU µs/req   on CPU µs/req');
   const offRps: number[] = [];
   const onRps: number[] = [];
