@@ -25,6 +25,7 @@
  *   BENCH_STREAMS   streams per case per round at c=1 (default 300); c=32 runs four times as many
  *   BENCH_CASES     a comma list of cases to run (default all; ratios need floor and ceiling)
  *   BENCH_JSON      where to write the JSON (default bench/out/stack.json)
+ *   BENCH_SETTLE_S  seconds of idle after the load before the settled RSS is read (default 60)
  *   BENCH_PROFILE   <dir>: each server process writes its CPU profile there (bench/host.ts)
  *
  * How it measures:

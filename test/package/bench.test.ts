@@ -1,0 +1,72 @@
+/**
+ * `npm run bench` stays runnable: bench/stack.ts and bench/observe.ts, each run end to end on the
+ * built package (npm test builds it first) with a handful of requests. Nothing here is timed or
+ * compared: the figures of so short a run mean nothing; what is checked is that each bench starts
+ * its servers, loads them, and reports every figure and target it promises.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+
+const T = { timeout: 180_000 };
+
+/** Runs a bench script with tsx; resolves with its exit code and output. */
+function runBench(script: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+describe('the benches run end to end', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('bench/stack.ts: every case loaded, every target reported, the JSON written', T, async () => {
+    const json = path.join(dir, 'stack.json');
+    const cases = ['floor', 'ceiling', 'router', 'router-fallback'];
+    const { code, out } = await runBench('bench/stack.ts', {
+      BENCH_ROUNDS: '1',
+      BENCH_REQUESTS: '60',
+      BENCH_STREAMS: '10',
+      BENCH_SETTLE_S: '0',
+      BENCH_CASES: cases.join(','),
+      BENCH_JSON: json,
+    });
+    assert.equal(code, 0, out);
+    assert.match(out, /targets \(issue #15, item 2\)/);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as {
+      rounds: Array<{ results: Record<string, { json32: { n: number; errors: number; rps: number } }> }>;
+      memory: Record<string, { summaryMB: Record<string, number | null> }>;
+      targets: Array<{ name: string; value: number | null; result: string }>;
+    };
+    assert.equal(report.rounds.length, 1);
+    for (const name of cases) {
+      const load = report.rounds[0]!.results[name]!.json32;
+      assert.equal(load.errors, 0, `${name}: no request failed`);
+      assert.ok(load.rps > 0, `${name} served`);
+    }
+    assert.equal(report.targets.length, 6);
+    for (const t of report.targets) {
+      assert.ok(typeof t.value === 'number' && Number.isFinite(t.value), `${t.name}: a number`);
+      assert.ok(t.result === 'PASS' || t.result === 'MISS', t.name);
+    }
+    for (const kind of ['floor', 'ceiling', 'router']) {
+      const m = report.memory[kind]!.summaryMB;
+      for (const key of ['idleColdRssMB', 'idleRssMB', 'peakRssMB', 'after1sRssMB', 'settledRssMB']) assert.ok((m[key] ?? 0) > 0, `${kind} ${key}`);
+    }
+  });
+
+  test('bench/observe.ts: the routers with observability off and on, both loaded, the ratio printed', T, async () => {
+    const { code, out } = await runBench('bench/observe.ts', { BENCH_ROUNDS: '1', BENCH_REQUESTS: '50', BENCH_HOST: 'instrumented' });
+    assert.equal(code, 0, out);
+    assert.match(out, /median of the rounds' on\/off = \d+\.\d+/);
+    assert.match(out, /router CPU per request: off \d+ µs, on \d+ µs/);
+  });
+});
