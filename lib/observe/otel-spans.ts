@@ -185,7 +185,7 @@ export class RequestSpans {
     }
     t.ended = true;
     const span = t.span;
-    if (!span.isRecording()) {
+    if (!span.isRecording() && !t.held.some((h) => h.span.isRecording())) {
       // Sampled out (the host's sampler): nothing to describe; the spans only end.
       for (const h of t.held) h.span.end(h.endMs);
       t.held.length = 0;

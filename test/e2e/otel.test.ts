@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { context, SpanKind, SpanStatusCode, trace, type TracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, InMemorySpanExporter, ParentBasedSampler, SamplingDecision, SimpleSpanProcessor, type ReadableSpan, type Sampler } from '@opentelemetry/sdk-trace-base';
 import express from 'express';
 import request from 'supertest';
 import type { RouterOptions } from '../../lib/index.js';
@@ -402,6 +402,34 @@ describe('OpenTelemetry spans', () => {
         await wait(30);
         assert.ok(!exporter.getFinishedSpans().some((s) => s.attributes['llm_fallback.trace_id'] === traceId), `${name}: no span exported`);
       }
+    } finally {
+      trace.disable();
+      register();
+    }
+  });
+
+  test('a sampler that records only the attempt spans: they are described in full (finish reasons included), the request span is not exported', async () => {
+    const clientsOnly: Sampler = {
+      shouldSample: (_ctx, _traceId, _name, kind) => ({ decision: kind === SpanKind.CLIENT ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD }),
+      toString: () => 'clients only',
+    };
+    const app = createApp(options());
+    trace.disable();
+    register(new BasicTracerProvider({ sampler: clientsOnly, spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    try {
+      primary.script({ kind: 'status', status: 500 });
+      const traceId = randomUUID();
+      assert.equal((await send(app, chain({ virtual_key: 'primary' }, { virtual_key: 'second' }), traceId)).status, 200);
+      let spans: ReadableSpan[] = [];
+      for (let i = 0; i < 100 && spans.length < 2; i++) {
+        await wait(10);
+        spans = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT && s.attributes['llm_fallback.target.path'] !== undefined);
+      }
+      assert.ok(!exporter.getFinishedSpans().some((s) => s.attributes['llm_fallback.trace_id'] === traceId), 'no request span');
+      const served = spans.find((s) => s.attributes['gen_ai.response.finish_reasons'] !== undefined);
+      assert.ok(served, `an attempt span with its finish reasons among ${spans.length}`);
+      assert.deepEqual(served.attributes['gen_ai.response.finish_reasons'], ['stop']);
+      assert.ok(spans.some((s) => s.attributes['error.type'] !== undefined), 'the failed attempt is described too');
     } finally {
       trace.disable();
       register();
