@@ -131,6 +131,25 @@ describe('CircuitBreakers: the mirror over a store', () => {
     store.release();
   });
 
+  test('a breaker this instance opens: its transition time is its opening time, in the event, the mirror and the store alike', async () => {
+    // A clock that moves on every read: two reads for one opening would disagree.
+    let clock = 7_000_000;
+    const events = new EngineEvents(quiet);
+    const seen: Array<{ to: string; at: number }> = [];
+    events.on('breaker:state', (e) => void seen.push({ to: e.to, at: e.at }));
+    const store = new MemoryBreakerStore();
+    const breakers = new CircuitBreakers(store, events, quiet, () => (clock += 1));
+    const opens = { ...policy, failureThreshold: 1, minimumRequests: 1 };
+    assert.equal(breakers.admit('k', opens), 'allow');
+    breakers.report('k', opens, true, false);
+    assert.deepEqual(seen.map((e) => e.to), ['open']);
+    const [row] = (await breakers.snapshot()).filter((r) => r.key === 'k');
+    assert.equal(row!.state.state, 'open');
+    assert.equal(row!.state.openedAt, seen[0]!.at, 'the store opened it when the event says');
+    assert.equal(row!.lastTransitionAt, seen[0]!.at, 'GET /health shows the same time');
+    assert.equal(breakers.openedAt('k'), seen[0]!.at);
+  });
+
   test('a store that throws fails open and is logged once', () => {
     const lines: string[] = [];
     const broken: BreakerStore = {

@@ -148,20 +148,23 @@ export class CircuitBreakers {
   /** Records an attempt's outcome without waiting for the store. */
   report(key: string, policy: BreakerPolicy, failed: boolean, probe: boolean): void {
     const m = this.mirror.get(key);
+    // One time for the record: a breaker this record opens has opened then, in the store and in
+    // the mirror alike (its `openedAt`, and the `at` of its transition).
+    const now = this.now();
     if (probe && m) {
       // What the probe decided is known at once; the store's answer (newer) confirms it.
       m.probing = false;
-      this.change(key, m, failed ? { ...m.state, state: 'open', openedAt: this.now(), cooldownMs: policy.cooldownMs } : { ...CLOSED, version: m.state.version });
+      this.change(key, m, failed ? { ...m.state, state: 'open', openedAt: now, cooldownMs: policy.cooldownMs } : { ...CLOSED, version: m.state.version }, now);
     }
     let answer;
     try {
-      answer = this.store.record(key, policy, { failed, probe }, this.now());
+      answer = this.store.record(key, policy, { failed, probe }, now);
     } catch (err) {
       this.complain('record', err);
       return;
     }
     if (!isThenable(answer)) {
-      this.apply(key, answer);
+      this.apply(key, answer, now);
       return;
     }
     if (this.pending >= MAX_PENDING_RECORDS) {
@@ -172,7 +175,7 @@ export class CircuitBreakers {
     answer.then(
       (state) => {
         this.pending -= 1;
-        this.apply(key, state);
+        this.apply(key, state, now);
       },
       (err: unknown) => {
         this.pending -= 1;
@@ -294,17 +297,18 @@ export class CircuitBreakers {
   }
 
   /** Takes a state from the store when it is newer than the mirrored one. */
-  private apply(key: string, state: BreakerState): void {
+  /** `at`: when the change happened, when this instance's own record made it (else: now, when it is seen). */
+  private apply(key: string, state: BreakerState, at?: number): void {
     const m = this.mirror.get(key) ?? this.meet(key);
     if (state.version < m.state.version) return;
-    this.change(key, m, state);
+    this.change(key, m, state, at);
   }
 
-  private change(key: string, m: Mirrored, state: BreakerState): void {
+  private change(key: string, m: Mirrored, state: BreakerState, at = this.now()): void {
     const from = m.state.state;
     m.state = state;
     if (from === state.state) return;
-    m.changedAt = this.now();
+    m.changedAt = at;
     if (this.events.has('breaker:state')) this.events.emit('breaker:state', { key, from, to: state.state, at: m.changedAt });
   }
 
