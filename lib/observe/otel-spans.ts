@@ -185,23 +185,24 @@ export class RequestSpans {
     }
     t.ended = true;
     const span = t.span;
-    if (!span.isRecording() && !t.held.some((h) => h.span.isRecording())) {
-      // Sampled out (the host's sampler): nothing to describe; the spans only end.
-      for (const h of t.held) h.span.end(h.endMs);
-      t.held.length = 0;
-      span.end();
-      if (t.inFlight === 0) this.requests.delete(e.requestId);
-      return;
-    }
+    // A request the host's sampler dropped all through has nothing to describe: its spans only end.
+    if (span.isRecording() || t.held.some((h) => h.span.isRecording())) this.describeEnd(span, t, e);
+    for (const h of t.held) h.span.end(h.endMs);
+    t.held.length = 0;
+    span.end();
+    if (t.inFlight === 0) this.requests.delete(e.requestId);
+  }
+
+  /** The attributes and status of an ending request's span, and of the attempt spans held for it. */
+  private describeEnd(span: Span, t: Tracked, e: EngineEventMap['request:end']): void {
     const answered = e.outcome?.ok === true ? e.outcome : undefined;
     const reasons = answered?.kind === 'success' ? finishReasons(answered.body) : (t.stream?.finishReasons() ?? []);
     const served = e.servedBy ?? (answered ? { path: answered.path, provider: answered.provider, ...(answered.model ? { model: answered.model } : {}) } : undefined);
     for (const h of t.held) {
-      if (h.path === served?.path && reasons.length > 0) h.span.setAttribute(GEN_AI.finishReasons, reasons);
-      if (h.path === served?.path && answered?.kind === 'success' && typeof answered.body.id === 'string') h.span.setAttribute(GEN_AI.responseId, answered.body.id);
-      h.span.end(h.endMs);
+      if (h.path !== served?.path) continue;
+      if (reasons.length > 0) h.span.setAttribute(GEN_AI.finishReasons, reasons);
+      if (answered?.kind === 'success' && typeof answered.body.id === 'string') h.span.setAttribute(GEN_AI.responseId, answered.body.id);
     }
-    t.held.length = 0;
     span.setAttributes(this.totals(e.attempts));
     span.setAttribute(OURS.status, e.status);
     span.setAttribute(OURS.fallbacks, t.fallbacks);
@@ -214,8 +215,6 @@ export class RequestSpans {
     if (reasons.length > 0) span.setAttribute(GEN_AI.finishReasons, reasons);
     const errorType = this.requestStatus(span, e);
     if (t.body !== undefined) this.details(span, t, e, served, errorType);
-    span.end();
-    if (t.inFlight === 0) this.requests.delete(e.requestId);
   }
 
   /** The attributes and status of an attempt from its record. */

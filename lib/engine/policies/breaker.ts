@@ -296,8 +296,10 @@ export class CircuitBreakers {
     }
   }
 
-  /** Takes a state from the store when it is newer than the mirrored one. */
-  /** `at`: when the change happened, when this instance's own record made it (else: now, when it is seen). */
+  /**
+   * Takes a state from the store when it is newer than the mirrored one. `at`: when the change
+   * happened, when this instance's own record made it (else now, when it is seen).
+   */
   private apply(key: string, state: BreakerState, at?: number): void {
     const m = this.mirror.get(key) ?? this.meet(key);
     if (state.version < m.state.version) return;
