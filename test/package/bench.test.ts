@@ -5,24 +5,15 @@
  * its servers, loads them, and reports every figure and target it promises.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { runExample } from '../e2e/examples-child.js';
 
 const T = { timeout: 180_000 };
-
-/** Runs a bench script with tsx; resolves with its exit code and output. */
-function runBench(script: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => resolve({ code, out }));
-  });
-}
+/** A bench is run as an example is (`node --import tsx` in the repository root), killed after this long. */
+const BENCH_MS = 150_000;
 
 describe('the benches run end to end', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'));
@@ -31,16 +22,16 @@ describe('the benches run end to end', () => {
   test('bench/stack.ts: every case loaded, every target reported, the JSON written', T, async () => {
     const json = path.join(dir, 'stack.json');
     const cases = ['floor', 'ceiling', 'router', 'router-fallback'];
-    const { code, out } = await runBench('bench/stack.ts', {
+    const { code, output } = await runExample('bench/stack.ts', {
       BENCH_ROUNDS: '1',
       BENCH_REQUESTS: '60',
       BENCH_STREAMS: '10',
       BENCH_SETTLE_S: '0',
       BENCH_CASES: cases.join(','),
       BENCH_JSON: json,
-    });
-    assert.equal(code, 0, out);
-    assert.match(out, /targets \(issue #15, item 2\)/);
+    }, BENCH_MS);
+    assert.equal(code, 0, output);
+    assert.match(output, /targets \(issue #15, item 2\)/);
     const report = JSON.parse(readFileSync(json, 'utf8')) as {
       rounds: Array<{ results: Record<string, { json32: { n: number; errors: number; rps: number } }> }>;
       memory: Record<string, { summaryMB: Record<string, number | null> }>;
@@ -64,9 +55,9 @@ describe('the benches run end to end', () => {
   });
 
   test('bench/observe.ts: the routers with observability off and on, both loaded, the ratio printed', T, async () => {
-    const { code, out } = await runBench('bench/observe.ts', { BENCH_ROUNDS: '1', BENCH_REQUESTS: '50', BENCH_HOST: 'instrumented' });
-    assert.equal(code, 0, out);
-    assert.match(out, /median of the rounds' on\/off = \d+\.\d+/);
-    assert.match(out, /router CPU per request: off \d+ µs, on \d+ µs/);
+    const { code, output } = await runExample('bench/observe.ts', { BENCH_ROUNDS: '1', BENCH_REQUESTS: '50', BENCH_HOST: 'instrumented' }, BENCH_MS);
+    assert.equal(code, 0, output);
+    assert.match(output, /median of the rounds' on\/off = \d+\.\d+/);
+    assert.match(output, /router CPU per request: off \d+ µs, on \d+ µs/);
   });
 });
