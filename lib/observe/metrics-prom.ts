@@ -9,6 +9,10 @@
  * a hot reload) is reused when it is of the same type and labels, so building a router twice
  * never throws "already registered" and both count into the same series; a metric of that name
  * that is something else is left alone and ours is not recorded (one warning).
+ *
+ * Counters are added up here and handed to prom-client when the registry is read (the metric's
+ * `collect`, which every read goes through): an add is a map update, where prom-client hashes and
+ * validates the labels on every `inc`. Histograms are observed as they come.
  */
 import type { Logger } from './logger.js';
 import { loadOptional } from './optional.js';
@@ -29,8 +33,9 @@ interface PromConfig {
   labelNames: string[];
   registers: PromRegistry[];
   buckets?: number[];
+  collect?: (this: unknown) => void;
 }
-interface PromCounter {
+export interface PromCounter {
   inc(labels: LabelValues, value: number): void;
 }
 interface PromHistogram {
@@ -51,6 +56,14 @@ interface PromClient {
 
 /** Most observations held while prom-client loads; past it they are dropped. */
 const MAX_QUEUED = 10_000;
+/** Most label sets a counter adds up between two reads; past it the totals are handed over at once. */
+export const MAX_PENDING = 1000;
+/**
+ * Where a counter made by a router keeps the flushers of every router that counts into it (a
+ * second router on the same registry reuses the metric): its `collect` runs them all.
+ */
+const FLUSHERS = Symbol.for('express-llm-fallback.prom.flushers');
+type Flushable = { [FLUSHERS]?: Set<() => void> };
 
 type Recorder = (labels: Labels, value: number) => void;
 type Queued = readonly [MetricId, number, Labels] | readonly [BreakerLabels, number | undefined];
@@ -105,8 +118,15 @@ export class PromSink implements MetricsSink {
       const config: PromConfig = { name: this.options.prefix + def.name, help: def.help, labelNames: [...def.labels], registers: [registry] };
       const values = labelValues(config.labelNames);
       if (def.type === 'counter') {
-        const c = this.make(registry, config, 'Counter', () => new client.Counter(config));
-        if (c) recorders[id] = (labels, value) => c.inc(values(labels), value);
+        const flushers = new Set<() => void>();
+        const counterConfig: PromConfig = {
+          ...config,
+          collect(this: unknown) {
+            for (const flush of (this as Flushable)[FLUSHERS] ?? []) flush();
+          },
+        };
+        const c = this.make(registry, counterConfig, 'Counter', () => Object.assign(new client.Counter(counterConfig), { [FLUSHERS]: flushers }));
+        if (c) recorders[id] = addingUp(c, values);
       } else {
         const histogram = { ...config, buckets: [...def.buckets!] };
         const h = this.make(registry, histogram, 'Histogram', () => new client.Histogram(histogram));
@@ -141,6 +161,31 @@ export class PromSink implements MetricsSink {
     this.logger.warn(`express-llm-fallback: the metrics registry already has a ${config.name} that is not the router's ${kind} (labels ${config.labelNames.join(', ')}); it is not recorded.`);
     return undefined;
   }
+}
+
+/**
+ * A counter's recorder: adds up per label set, and hands the totals to prom-client when the
+ * registry reads the counter (or when too many label sets wait). A counter this package did not
+ * make (no flushers: someone else's of the same name, type and labels) is incremented at once.
+ */
+export function addingUp(counter: PromCounter & Flushable, values: (labels: Labels) => LabelValues): Recorder {
+  const flushers = counter[FLUSHERS];
+  if (flushers === undefined) return (labels, value) => counter.inc(values(labels), value);
+  const pending = new Map<LabelValues, number>();
+  const flush = (): void => {
+    for (const [labelValues, value] of pending) counter.inc(labelValues, value);
+    pending.clear();
+  };
+  flushers.add(flush);
+  return (labels, value) => {
+    const at = values(labels);
+    const sum = pending.get(at);
+    if (sum !== undefined) pending.set(at, sum + value);
+    else {
+      if (pending.size >= MAX_PENDING) flush();
+      pending.set(at, value);
+    }
+  };
 }
 
 /**

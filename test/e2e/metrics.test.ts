@@ -16,6 +16,7 @@ import type { RouterOptions } from '../../lib/index.js';
 import { EngineEvents } from '../../lib/engine/events.js';
 import { attachMetrics } from '../../lib/observe/metrics.js';
 import { LabelMaker } from '../../lib/observe/metrics-labels.js';
+import { addingUp, MAX_PENDING } from '../../lib/observe/metrics-prom.js';
 import { loadOptional } from '../../lib/observe/optional.js';
 import { parseOptions } from '../../lib/options.js';
 import { createApp } from '../helpers/create-app.js';
@@ -81,6 +82,26 @@ function valueOf(scrape: Scrape, name: string, labels: Record<string, string> = 
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
 }
+
+test('a counter adds up at most MAX_PENDING label sets between reads, then hands them over at once', () => {
+  const incs: Array<[Record<string, string>, number]> = [];
+  const flushers = new Set<() => void>();
+  const counter = { inc: (labels: Record<string, string>, value: number) => void incs.push([labels, value]), [Symbol.for('express-llm-fallback.prom.flushers')]: flushers };
+  const values = (labels: Record<string, string | undefined>): Record<string, string> => ({ model: labels.model ?? '' });
+  const interned = Array.from({ length: MAX_PENDING + 1 }, (_, i) => ({ model: `m${i}` }));
+  const cache = new Map(interned.map((l) => [l, values(l)]));
+  const record = addingUp(counter, (l) => cache.get(l as { model: string })!);
+  for (const labels of interned.slice(0, MAX_PENDING)) record(labels, 1);
+  record(interned[0]!, 2);
+  assert.equal(incs.length, 0, 'nothing handed over before a read while under the bound');
+  record(interned[MAX_PENDING]!, 5);
+  assert.equal(incs.length, MAX_PENDING, 'the bound reached: the waiting totals handed over');
+  assert.deepEqual(incs[0], [{ model: 'm0' }, 3]);
+  for (const flush of flushers) flush();
+  assert.deepEqual(incs.at(-1), [{ model: `m${MAX_PENDING}` }, 5], 'a read hands over the rest');
+  for (const flush of flushers) flush();
+  assert.equal(incs.length, MAX_PENDING + 1, 'and nothing twice');
+});
 
 test('the parser reads escaped label values, +Inf and TYPE lines', () => {
   const s = parseProm('# HELP x_total a\n# TYPE x_total counter\nx_total{a="q\\"uote",b="back\\\\slash"} 3\nh_bucket{le="+Inf"} 2\n');
@@ -316,6 +337,30 @@ describe('Prometheus metrics', () => {
     assert.equal(c.types.get('llm_fallback_requests_total'), 'gauge');
     assert.equal(valueOf(c, 'llm_fallback_attempts_total', { outcome: 'success' }), 1, 'the others are recorded');
     assert.ok(warned.some((w) => w.includes('llm_fallback_requests_total')), warned.join('\n'));
+  });
+
+  test('counters added up between reads: each read has every request once, a second read adds nothing, and a counter made by the host is counted into at once', async () => {
+    const registry = new client.Registry();
+    const app = createApp(options({ metrics: { registry } }));
+    const requests = async (): Promise<number> => valueOf(parseProm(await registry.metrics()), 'llm_fallback_requests_total', { config_id: 'chain' });
+    await send(app, 'chain').expect(200);
+    await send(app, 'chain').expect(200);
+    assert.equal(await requests(), 2);
+    assert.equal(await requests(), 2, 'a read without requests between adds nothing');
+    await send(app, 'chain').expect(200);
+    // Read through the metric itself (not the registry's text): the totals are handed over too.
+    const metric = registry.getSingleMetric('llm_fallback_requests_total') as client.Counter;
+    assert.equal((await metric.get()).values.find((v) => v.labels.config_id === 'chain')?.value, 3);
+    assert.equal(await requests(), 3);
+    const tokens = valueOf(parseProm(await registry.metrics()), 'llm_fallback_tokens_total', { type: 'input' });
+    assert.ok(tokens > 0, 'tokens counted');
+
+    // A counter of our name and labels that the host made itself has no flushers of ours: each add goes to it at once.
+    const host = new client.Registry();
+    const theirs = new client.Counter({ name: 'llm_fallback_requests_total', help: 'the host made this', labelNames: ['endpoint', 'status', 'config_id'], registers: [host] });
+    await send(createApp(options({ metrics: { registry: host } })), 'chain').expect(200);
+    assert.equal((await theirs.get()).values.find((v) => v.labels.config_id === 'chain')?.value, 1);
+    assert.equal(valueOf(parseProm(await host.metrics()), 'llm_fallback_attempts_total', { outcome: 'success' }), 1, 'ours beside it are added up and read');
   });
 });
 
