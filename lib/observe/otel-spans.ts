@@ -25,6 +25,8 @@ interface AttemptSpan {
 
 interface Tracked {
   readonly span: Span;
+  /** The tracer the request span came from: its attempts' spans come from it too. */
+  readonly tracer: Tracer;
   /** The context whose active span is the request span: the attempts' parent. */
   readonly ctx: Context;
   readonly operation: string;
@@ -78,6 +80,7 @@ export class RequestSpans {
     const span = tracer.startSpan(spanName(operation, e.model), { kind: this.api.SpanKind.INTERNAL, startTime: e.startedAt, attributes }, parent);
     this.requests.set(e.requestId, {
       span,
+      tracer,
       ctx: this.api.trace.setSpan(parent, span),
       operation,
       ...(e.model !== undefined ? { model: e.model } : {}),
@@ -91,8 +94,8 @@ export class RequestSpans {
     });
   }
 
-  /** Starts an attempt's span under its request's. */
-  attemptStart(tracer: Tracer, e: EngineEventMap['attempt:start']): void {
+  /** Starts an attempt's span under its request's (from the request's tracer). */
+  attemptStart(e: EngineEventMap['attempt:start']): void {
     const t = this.requests.get(e.requestId);
     if (t === undefined) return;
     const model = e.model ?? t.model;
@@ -107,7 +110,7 @@ export class RequestSpans {
     if (e.stream) attributes[GEN_AI.requestStream] = true;
     if (t.inFlight > 0) attributes[OURS.hedge] = true;
     const startMs = Date.now();
-    const span = tracer.startSpan(spanName(t.operation, model), { kind: this.api.SpanKind.CLIENT, startTime: startMs, attributes }, t.ctx);
+    const span = t.tracer.startSpan(spanName(t.operation, model), { kind: this.api.SpanKind.CLIENT, startTime: startMs, attributes }, t.ctx);
     const k = key(e.path, e.retry);
     const list = t.open.get(k);
     if (list) list.push({ span, startMs });
@@ -175,11 +178,13 @@ export class RequestSpans {
     return headers;
   }
 
-  /** Ends the request span (one is made for a request refused before it started). */
-  end(tracer: Tracer | undefined, e: EngineEventMap['request:end']): void {
+  /** Ends the request span (one is made, from the tracer `tracerNow` gives, for a request refused before it started). */
+  end(tracerNow: () => Tracer | undefined, e: EngineEventMap['request:end']): void {
     let t = this.requests.get(e.requestId);
     if (t === undefined) {
-      if (tracer === undefined || e.attempts.length > 0) return;
+      if (e.attempts.length > 0) return;
+      const tracer = tracerNow();
+      if (tracer === undefined) return;
       this.start(tracer, { requestId: e.requestId, traceId: e.traceId, configId: e.configId, endpoint: e.endpoint, stream: e.stream, startedAt: e.startedAt });
       t = this.requests.get(e.requestId)!;
     }

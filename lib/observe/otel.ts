@@ -11,7 +11,7 @@
  */
 import type { Tracer } from '@opentelemetry/api';
 import type { TracingHooks } from '../engine/context.js';
-import type { EngineEvents } from '../engine/events.js';
+import type { EngineEventMap, EngineEvents } from '../engine/events.js';
 import type { Settings } from '../options.js';
 import { createPriceLookup } from '../trace/pricing.js';
 import { loadOptional } from './optional.js';
@@ -60,18 +60,33 @@ export function attachTelemetry(events: EngineEvents, settings: Pick<Settings, '
   const prices = createPriceLookup(settings.pricing); // no logger: the trace recorder warns about unpriced models
   let spans: RequestSpans | undefined;
   let reported = false;
-  /** Runs `fn`, reporting the first failure (a broken tracer must not flood the logs). */
-  const guard = <T>(fn: () => T): T | undefined => {
+  /** Reports the first failure (a broken tracer must not flood the logs). */
+  const report = (err: unknown): undefined => {
+    if (!reported) {
+      reported = true;
+      settings.logger.error('express-llm-fallback: OpenTelemetry tracing failed (reported once; requests are served all the same)', { err });
+    }
+    return undefined;
+  };
+  /** Runs `fn(arg)`, reporting a throw (no closure per call: these run on every request). */
+  const guard = <A, T>(fn: (arg: A) => T, arg: A): T | undefined => {
     try {
-      return fn();
+      return fn(arg);
     } catch (err) {
-      if (!reported) {
-        reported = true;
-        settings.logger.error('express-llm-fallback: OpenTelemetry tracing failed (reported once; requests are served all the same)', { err });
-      }
-      return undefined;
+      return report(err);
     }
   };
+  const tracerNow = (): Tracer | undefined => source.current();
+  const onStart = (e: EngineEventMap['request:start']): void => {
+    const tracer = spans && source.current();
+    if (tracer === undefined) return;
+    followAttempts();
+    spans!.start(tracer, e);
+  };
+  const onAttemptStart = (e: EngineEventMap['attempt:start']): void => spans?.attemptStart(e);
+  const onAttemptEnd = (e: EngineEventMap['attempt:end']): void => spans?.attemptEnd(e);
+  const onFallback = (e: EngineEventMap['fallback']): void => spans?.fallback(e);
+  const onEnd = (e: EngineEventMap['request:end']): void => spans?.end(tracerNow, e);
 
   const off: Array<() => void> = [];
   let following = false;
@@ -80,26 +95,14 @@ export function attachTelemetry(events: EngineEvents, settings: Pick<Settings, '
     if (following) return;
     following = true;
     off.push(
-      events.on('attempt:start', (e) =>
-        guard(() => {
-          const tracer = spans && source.current();
-          if (tracer) spans!.attemptStart(tracer, e);
-        }),
-      ),
-      events.on('attempt:end', (e) => void guard(() => spans?.attemptEnd(e))),
-      events.on('fallback', (e) => void guard(() => spans?.fallback(e))),
+      events.on('attempt:start', (e) => void guard(onAttemptStart, e)),
+      events.on('attempt:end', (e) => void guard(onAttemptEnd, e)),
+      events.on('fallback', (e) => void guard(onFallback, e)),
     );
   };
   off.push(
-    events.on('request:start', (e) =>
-      guard(() => {
-        const tracer = spans && source.current();
-        if (tracer === undefined) return;
-        followAttempts();
-        spans!.start(tracer, e);
-      }),
-    ),
-    events.on('request:end', (e) => void guard(() => spans?.end(spans && source.current(), e))),
+    events.on('request:start', (e) => void guard(onStart, e)),
+    events.on('request:end', (e) => void guard(onEnd, e)),
   );
   void loadOptional<OtelApi>('@opentelemetry/api').then((api) => {
     if (api === undefined || typeof api.trace?.getTracerProvider !== 'function') {
@@ -112,7 +115,7 @@ export function attachTelemetry(events: EngineEvents, settings: Pick<Settings, '
   });
 
   return {
-    traceHeaders: (requestId, attempt) => (spans ? guard(() => spans!.traceHeaders(requestId, attempt.path, attempt.retry)) : undefined),
-    streamTap: (requestId) => (spans ? guard(() => spans!.streamTap(requestId)) : undefined),
+    traceHeaders: (requestId, attempt) => (spans ? guard(() => spans!.traceHeaders(requestId, attempt.path, attempt.retry), undefined) : undefined),
+    streamTap: (requestId) => (spans ? guard((id) => spans!.streamTap(id), requestId) : undefined),
   };
 }
