@@ -181,16 +181,17 @@ export function completionHandler(route: Route, settings: Settings, selector: Co
   }
 
   /** The request:start event: the model asked for, the client's trace context, the body when telemetry captures it. */
-  function startEvent(req: Request, params: JsonObject, base: EngineEventMap['request:start']): EngineEventMap['request:start'] {
+  function startEvent(req: Request, params: JsonObject, base: { -readonly [K in keyof EngineEventMap['request:start']]: EngineEventMap['request:start'][K] }): EngineEventMap['request:start'] {
+    // Filled in place (no spread per field): this runs on every request a subscriber follows.
+    if (typeof params.model === 'string') base.model = params.model;
     const traceparent = headerValue(req, 'traceparent');
-    const tracestate = traceparent === undefined ? undefined : headerValue(req, 'tracestate');
-    return {
-      ...base,
-      ...(typeof params.model === 'string' ? { model: params.model } : {}),
-      ...(traceparent !== undefined ? { traceparent } : {}),
-      ...(tracestate !== undefined ? { tracestate } : {}),
-      ...(settings.observe.telemetry.captureBodies ? { body: params } : {}),
-    };
+    if (traceparent !== undefined) {
+      base.traceparent = traceparent;
+      const tracestate = headerValue(req, 'tracestate');
+      if (tracestate !== undefined) base.tracestate = tracestate;
+    }
+    if (settings.observe.telemetry.captureBodies) base.body = params;
+    return base;
   }
 
   /** The response headers of SPEC §7. */

@@ -19,6 +19,8 @@ export type OtelApi = typeof import('@opentelemetry/api');
 export const MAX_TRACKED_REQUESTS = 10_000;
 
 interface AttemptSpan {
+  readonly path: string;
+  readonly retry: number;
   readonly span: Span;
   readonly startMs: number;
 }
@@ -30,20 +32,22 @@ interface Tracked {
   /** The context whose active span is the request span: the attempts' parent. */
   readonly ctx: Context;
   readonly operation: string;
-  readonly model?: string;
-  readonly body?: JsonObject;
-  /** Attempts in flight, by `path#retry` (a list: the same key may come twice, in order). */
-  readonly open: Map<string, AttemptSpan[]>;
-  inFlight: number;
+  readonly model: string | undefined;
+  readonly body: JsonObject | undefined;
+  /**
+   * Attempts in flight, in the order they started (a request has a few: a list is cheaper than a
+   * map; the same path and retry may come twice, and the first to end is the first started).
+   */
+  readonly open: AttemptSpan[];
   /** Attempts that answered, waiting for the request's end. */
   readonly held: Array<{ readonly span: Span; readonly path: string; readonly endMs: number }>;
   fallbacks: number;
-  readonly breakerSkipped: string[];
+  /** The paths a breaker skipped (made at the first). */
+  breakerSkipped: string[] | undefined;
   stream?: StreamSeen;
   ended: boolean;
 }
 
-const key = (path: string, retry: number): string => `${path}#${retry}`;
 const CANCELLED = new Set(['client_disconnected', 'hedge_cancelled']);
 
 /** The parent of a request span: the client's W3C `traceparent`, unless the active span already descends from it. */
@@ -83,13 +87,12 @@ export class RequestSpans {
       tracer,
       ctx: this.api.trace.setSpan(parent, span),
       operation,
-      ...(e.model !== undefined ? { model: e.model } : {}),
-      ...(this.captureBodies && e.body !== undefined ? { body: e.body } : {}),
-      open: new Map(),
-      inFlight: 0,
+      model: e.model,
+      body: this.captureBodies ? e.body : undefined,
+      open: [],
       held: [],
       fallbacks: 0,
-      breakerSkipped: [],
+      breakerSkipped: undefined,
       ended: false,
     });
   }
@@ -108,14 +111,10 @@ export class RequestSpans {
     };
     if (model !== undefined) attributes[GEN_AI.requestModel] = model;
     if (e.stream) attributes[GEN_AI.requestStream] = true;
-    if (t.inFlight > 0) attributes[OURS.hedge] = true;
+    if (t.open.length > 0) attributes[OURS.hedge] = true;
     const startMs = Date.now();
     const span = t.tracer.startSpan(spanName(t.operation, model), { kind: this.api.SpanKind.CLIENT, startTime: startMs, attributes }, t.ctx);
-    const k = key(e.path, e.retry);
-    const list = t.open.get(k);
-    if (list) list.push({ span, startMs });
-    else t.open.set(k, [{ span, startMs }]);
-    t.inFlight += 1;
+    t.open.push({ path: e.path, retry: e.retry, span, startMs });
   }
 
   /** Ends an attempt's span (an answer's waits for the request's end); a skipped target is an event. */
@@ -124,22 +123,20 @@ export class RequestSpans {
     if (t === undefined) return;
     const rec = e.record;
     if (rec.skipped !== undefined) {
-      if (rec.skipped === 'circuit_open') t.breakerSkipped.push(rec.path);
+      if (rec.skipped === 'circuit_open') (t.breakerSkipped ??= []).push(rec.path);
       t.span.addEvent(OURS.skippedEvent, { [OURS.path]: rec.path, [OURS.provider]: rec.provider, [GEN_AI.provider]: genAiProvider(rec.provider), [OURS.skipReason]: rec.skipped });
       return;
     }
-    const k = key(rec.path, rec.retry);
-    const list = t.open.get(k);
-    const a = list?.shift();
-    if (a === undefined) return;
-    if (list!.length === 0) t.open.delete(k);
-    t.inFlight -= 1;
+    const i = t.open.findIndex((a) => a.path === rec.path && a.retry === rec.retry);
+    if (i < 0) return;
+    const a = t.open[i]!;
+    t.open.splice(i, 1);
     // A span the host's sampler dropped records nothing: its attributes are not worked out.
     if (a.span.isRecording()) this.describeAttempt(a.span, rec);
     const endMs = Math.max(a.startMs, rec.startedAt + rec.latencyMs);
     if (rec.errorClass === undefined && rec.status !== undefined && rec.status < 300 && !t.ended) t.held.push({ span: a.span, path: rec.path, endMs });
     else a.span.end(endMs);
-    if (t.ended && t.inFlight === 0) this.requests.delete(e.requestId);
+    if (t.ended && t.open.length === 0) this.requests.delete(e.requestId);
   }
 
   /** Adds a fallback as an event of the request span. */
@@ -169,8 +166,7 @@ export class RequestSpans {
 
   /** The `traceparent` (and `tracestate`) of an attempt in flight. */
   traceHeaders(requestId: string, path: string, retry: number): Record<string, string> | undefined {
-    const list = this.requests.get(requestId)?.open.get(key(path, retry));
-    const sc = list?.[list.length - 1]?.span.spanContext();
+    const sc = this.requests.get(requestId)?.open.findLast((a) => a.path === path && a.retry === retry)?.span.spanContext();
     if (sc === undefined || !this.api.trace.isSpanContextValid(sc)) return undefined;
     const headers: Record<string, string> = { traceparent: `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}` };
     const state = sc.traceState?.serialize();
@@ -195,7 +191,7 @@ export class RequestSpans {
     for (const h of t.held) h.span.end(h.endMs);
     t.held.length = 0;
     span.end();
-    if (t.inFlight === 0) this.requests.delete(e.requestId);
+    if (t.open.length === 0) this.requests.delete(e.requestId);
   }
 
   /** The attributes and status of an ending request's span, and of the attempt spans held for it. */
@@ -211,7 +207,7 @@ export class RequestSpans {
     span.setAttributes(this.totals(e.attempts));
     span.setAttribute(OURS.status, e.status);
     span.setAttribute(OURS.fallbacks, t.fallbacks);
-    if (t.breakerSkipped.length > 0) span.setAttribute(OURS.breakerSkipped, t.breakerSkipped);
+    if (t.breakerSkipped !== undefined) span.setAttribute(OURS.breakerSkipped, t.breakerSkipped);
     if (served) {
       span.setAttribute(GEN_AI.provider, genAiProvider(served.provider));
       span.setAttribute(OURS.servedBy, served.path);
@@ -305,7 +301,7 @@ export class RequestSpans {
   private evictOldest(): void {
     const [id, t] = this.requests.entries().next().value as [string, Tracked];
     this.requests.delete(id);
-    for (const list of t.open.values()) for (const a of list) a.span.end();
+    for (const a of t.open) a.span.end();
     for (const h of t.held) h.span.end(h.endMs);
     if (!t.ended) t.span.end();
   }
