@@ -7,27 +7,34 @@
  *                                              BENCH_PROFILE=<dir> for the routers' CPU profiles)
  *
  * BENCH_ON=metrics turns on only the metrics (Prometheus and OpenTelemetry, no spans), BENCH_ON=spans
- * only the spans; the default, all, both. BENCH_HOST=instrumented makes both hosts do what an HTTP
+ * only the spans; the default, all, both. BENCH_HOST=instrumented makes every host do what an HTTP
  * server instrumentation (@opentelemetry/instrumentation-http) does for every request: a SERVER
  * span, made active with `context.with` around the rest of the request (so the router's request
- * span is its child, and the context manager's async hooks are on in both processes); the default
- * host has the SDK registered and nothing else.
+ * span is its child, and the context manager's async hooks are on in every process);
+ * BENCH_HOST=hooks only turns those hooks on in every process from the start (one `context.with`,
+ * as the SDK's exporters make at their first export); the default host has the SDK registered and
+ * nothing else, so its hooks come on only in a process that exports something.
  *
- * Both router processes are the same host: the OpenTelemetry SDK registered globally as a host
+ * The router processes are the same host: the OpenTelemetry SDK registered globally as a host
  * would (an AsyncLocalStorage context manager, a BasicTracerProvider with a BatchSpanProcessor, a
  * MeterProvider with a PeriodicExportingMetricReader every second, both exporting to a no-op
  * exporter) and a prom-client Registry scraped every second. What differs is the router:
  * - off: `telemetry: false`, no `metrics` (nothing subscribed, nothing loaded);
- * - on: the router's spans and metrics on, its Prometheus metrics in that Registry.
+ * - on: the router's spans and metrics on, its Prometheus metrics in that Registry;
+ * - floor (with BENCH_ON=all): the router as off, and the host itself making the calls to the SDK
+ *   and prom-client that the router makes when on (floorTelemetry): what those libraries cost for
+ *   this telemetry, with nothing of the router's own.
  *
- * Each router runs in a process of its own (this file with `--serve off|on`), so that what one
- * costs (the OpenTelemetry context manager's async hooks included) is charged to it alone, not to
- * the load generator and the upstream, which share the parent process. Both serve one chat target
+ * Each router runs in a process of its own (this file with `--serve off|on|floor`), so that what
+ * one costs (the OpenTelemetry context manager's async hooks included) is charged to it alone, not
+ * to the load generator and the upstream, which share the parent process. All serve one chat target
  * on a fake OpenAI upstream on 127.0.0.1 (an answer with usage, so tokens and cost are counted).
  * Prints each round, the median of the rounds' ratios, and each router process's CPU time per
- * request (process.cpuUsage), which a busy machine disturbs less than throughput.
+ * request (process.cpuUsage, V8's helper threads included) and its main thread's (Linux), which a
+ * busy machine disturbs less than throughput; at saturation the main thread bounds throughput.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { context, metrics, SpanKind, trace } from '@opentelemetry/api';
@@ -37,6 +44,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@ope
 import express from 'express';
 import client from 'prom-client';
 import type { RouterOptions, createFallbackRouter as CreateFallbackRouter } from '../lib/index.js';
+import { floorTelemetry } from './floor.js';
 import { agent, listen, run } from './load.js';
 import { startUpstream } from './upstream.js';
 
@@ -44,6 +52,13 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const N = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ON = (process.env.BENCH_ON ?? 'all') as 'all' | 'metrics' | 'spans';
+/** What the host does besides registering the SDK, as the header line says it. */
+const HOSTS: Readonly<Record<string, string>> = {
+  instrumented: ', hosts with an HTTP server span per request',
+  hooks: ', hosts with the context manager hooks on from the start',
+};
+/** The router processes: telemetry off, on, and off with the host making the same library calls (the floor). */
+type Which = 'off' | 'on' | 'floor';
 
 /** Exporters that drop everything, as fast as an exporter can be: the cost measured is ours and the SDK's. */
 const spanExporter: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
@@ -54,17 +69,22 @@ const metricExporter: PushMetricExporter = {
 };
 
 /** A router in this process (the child's side): prints its URL, answers GET /cpu with its CPU time. */
-async function serve(which: 'off' | 'on', upstreamURL: string): Promise<void> {
+async function serve(which: Which, upstreamURL: string): Promise<void> {
   let providers: { shutdown(): Promise<void> }[] = [];
   let registry: client.Registry | undefined;
   let hostTracer: ReturnType<BasicTracerProvider['getTracer']> | undefined;
+  let tracerProvider: BasicTracerProvider | undefined;
+  let meterProvider: MeterProvider | undefined;
   // The host is the same in both processes (the SDK registered as a host would): what differs is
   // only whether the router's telemetry and metrics are on, so the difference is their cost.
   {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spanExporter)] });
+    // BENCH_HOST=hooks: the context manager's async hooks on from the start in every process (one
+    // `context.with`, as the SDK's exporters make at their first export), and nothing else.
+    if (process.env.BENCH_HOST === 'hooks') context.with(context.active().setValue(Symbol('bench'), true), () => undefined);
+    tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spanExporter)] });
     if (ON !== 'metrics') trace.setGlobalTracerProvider(tracerProvider);
-    const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] });
+    meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] });
     if (ON !== 'spans') metrics.setGlobalMeterProvider(meterProvider);
     providers = [tracerProvider, meterProvider];
     hostTracer = tracerProvider.getTracer('bench-host-http');
@@ -78,7 +98,7 @@ async function serve(which: 'off' | 'on', upstreamURL: string): Promise<void> {
     logger: { warn: () => undefined, error: console.error },
   };
   const options: RouterOptions =
-    which === 'off' ? { ...base, telemetry: false } : { ...base, telemetry: true, ...(ON !== 'spans' && registry ? { metrics: { registry, modelLabels: ['gpt-4o'] } } : {}) };
+    which !== 'on' ? { ...base, telemetry: false } : { ...base, telemetry: true, ...(ON !== 'spans' && registry ? { metrics: { registry, modelLabels: ['gpt-4o'] } } : {}) };
   // The router as it ships (dist/, `npm run build` first), as bench/stack.ts measures it; BENCH_DIST names another build.
   const { createFallbackRouter } = (await import(process.env.BENCH_DIST ?? '../dist/index.js')) as { createFallbackRouter: typeof CreateFallbackRouter };
   const app = express();
@@ -93,9 +113,10 @@ async function serve(which: 'off' | 'on', upstreamURL: string): Promise<void> {
       context.with(trace.setSpan(context.active(), span), next);
     });
   }
+  if (which === 'floor') app.use(floorTelemetry(tracerProvider!, meterProvider!, registry!));
   app.get('/cpu', (_req, res) => {
     const { user, system } = process.cpuUsage();
-    res.json({ cpuMicros: user + system });
+    res.json({ cpuMicros: user + system, mainMicros: mainThreadMicros() });
   });
   app.use('/v1', createFallbackRouter(options));
   const s = await listen(app as unknown as http.RequestListener);
@@ -105,8 +126,24 @@ async function serve(which: 'off' | 'on', upstreamURL: string): Promise<void> {
   });
 }
 
+/**
+ * The CPU time of this process's main thread alone, in µs (Linux: /proc/self/task/<pid>/stat, in
+ * clock ticks of 10 ms), or NaN elsewhere. The whole process's time counts V8's helper threads
+ * (garbage collection) too; at saturation the main thread is what bounds the throughput.
+ */
+function mainThreadMicros(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+
 /** Starts a router process; resolves with its base URL. */
-function startRouter(which: 'off' | 'on', upstreamURL: string): Promise<{ url: string; child: ChildProcess }> {
+function startRouter(which: Which, upstreamURL: string): Promise<{ url: string; child: ChildProcess }> {
   // BENCH_PROFILE=<dir>: each router process writes a CPU profile there (node --cpu-prof).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', which, upstreamURL], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -121,10 +158,10 @@ function startRouter(which: 'off' | 'on', upstreamURL: string): Promise<{ url: s
   });
 }
 
-/** The router process's CPU time so far, in µs. */
-async function cpuOf(url: string): Promise<number> {
+/** The router process's CPU time so far, and its main thread's, in µs. */
+async function cpuOf(url: string): Promise<{ cpuMicros: number; mainMicros: number }> {
   const res = await fetch(`${url}/cpu`);
-  return ((await res.json()) as { cpuMicros: number }).cpuMicros;
+  return (await res.json()) as { cpuMicros: number; mainMicros: number };
 }
 
 const median = (xs: number[]): number => {
@@ -135,39 +172,57 @@ const median = (xs: number[]): number => {
 
 async function main(): Promise<void> {
   const up = await startUpstream();
-  const routers = { off: await startRouter('off', up.url), on: await startRouter('on', up.url) };
+  // The floor process (the host making the SDK and prom-client calls itself) runs beside the
+  // other two when all the telemetry is on, so that its figures come from the same rounds.
+  const kinds: Which[] = ON === 'all' ? ['off', 'on', 'floor'] : ['off', 'on'];
+  const routers = {} as Record<Which, { url: string; child: ChildProcess }>;
+  for (const which of kinds) routers[which] = await startRouter(which, up.url);
   const headers = { 'x-portkey-provider': 'openai' };
 
-  console.log(`observability overhead (on: ${ON}${process.env.BENCH_HOST === 'instrumented' ? ', hosts with an HTTP server span per request' : ''}): ${ROUNDS} rounds of ${N} requests, ${CONCURRENCY} at a time (after 200 warm-up requests each), off and on interleaved, each router in its own process\n`);
-  console.log('round      off req/s      on req/s   on/off   off CPU µs/req   on CPU µs/req');
-  const offRps: number[] = [];
-  const onRps: number[] = [];
-  const cpu = { off: [] as number[], on: [] as number[] };
+  console.log(
+    `observability overhead (on: ${ON}${HOSTS[process.env.BENCH_HOST ?? ''] ?? ''}): ${ROUNDS} rounds of ${N} requests, ${CONCURRENCY} at a time (after 200 warm-up requests each), ${kinds.join(', ')} interleaved, each router in its own process\n`,
+  );
+  const col = (text: string, width: number): string => text.padStart(width);
+  console.log(['round', ...kinds.map((k) => col(`${k} req/s`, 11)), col('on/off', 8), ...(kinds.includes('floor') ? [col('floor/off', 9)] : []), ...kinds.map((k) => col(`${k} main µs`, 12))].join(' '));
+  const rps = { off: [] as number[], on: [] as number[], floor: [] as number[] };
+  const cpu = { off: [] as number[], on: [] as number[], floor: [] as number[] };
+  const main = { off: [] as number[], on: [] as number[], floor: [] as number[] };
+  const perReq = (xs: number[]): number => median(xs) / (N + 200); // the warm-up requests count in the CPU time too
   for (let round = 1; round <= ROUNDS; round++) {
-    // Alternate which goes first, so a trend over the run does not favour one.
-    const order = round % 2 === 1 ? (['off', 'on'] as const) : (['on', 'off'] as const);
-    const got: Record<string, number> = {};
+    // Rotate which goes first, so a trend over the run does not favour one.
+    const order = kinds.map((_, i) => kinds[(i + round) % kinds.length]!);
     for (const which of order) {
       const url = routers[which].url;
       const before = await cpuOf(url);
-      got[which] = (await run(which, `${url}/v1/chat/completions`, headers, N, CONCURRENCY)).rps;
-      cpu[which].push((await cpuOf(url)) - before);
+      rps[which].push((await run(which, `${url}/v1/chat/completions`, headers, N, CONCURRENCY)).rps);
+      const after = await cpuOf(url);
+      cpu[which].push(after.cpuMicros - before.cpuMicros);
+      main[which].push(after.mainMicros - before.mainMicros);
     }
-    offRps.push(got.off!);
-    onRps.push(got.on!);
-    // The warm-up requests count in the CPU time too.
-    const perReq = (which: 'off' | 'on'): number => cpu[which].at(-1)! / (N + 200);
+    const last = (xs: number[]): number => xs.at(-1)!;
     console.log(
-      `${String(round).padStart(5)} ${got.off!.toFixed(0).padStart(13)} ${got.on!.toFixed(0).padStart(13)} ${(got.on! / got.off!).toFixed(3).padStart(8)} ${perReq('off').toFixed(0).padStart(16)} ${perReq('on').toFixed(0).padStart(15)}`,
+      [
+        col(String(round), 5),
+        ...kinds.map((k) => col(last(rps[k]).toFixed(0), 11)),
+        col((last(rps.on) / last(rps.off)).toFixed(3), 8),
+        ...(kinds.includes('floor') ? [col((last(rps.floor) / last(rps.off)).toFixed(3), 9)] : []),
+        ...kinds.map((k) => col((last(main[k]) / (N + 200)).toFixed(0), 12)),
+      ].join(' '),
     );
   }
-  // Each round's pair ran back to back under the same load: the median of the pairs' ratios is
+  // Each round's runs went back to back under the same load: the median of the rounds' ratios is
   // steadier than the ratio of the medians on a shared machine.
-  const ratio = median(onRps.map((on, i) => on / offRps[i]!));
-  const cpuOff = median(cpu.off) / (N + 200);
-  const cpuOn = median(cpu.on) / (N + 200);
-  console.log(`\nmedian: off ${median(offRps).toFixed(0)} req/s, on ${median(onRps).toFixed(0)} req/s; median of the rounds' on/off = ${ratio.toFixed(3)} (target >= 0.9)`);
-  console.log(`router CPU per request: off ${cpuOff.toFixed(0)} µs, on ${cpuOn.toFixed(0)} µs (on/off ${(cpuOn / cpuOff).toFixed(3)})`);
+  const ratioOf = (a: number[], b: number[]): number => median(a.map((x, i) => x / b[i]!));
+  console.log(`\nmedian: ${kinds.map((k) => `${k} ${median(rps[k]).toFixed(0)} req/s`).join(', ')}; median of the rounds' on/off = ${ratioOf(rps.on, rps.off).toFixed(3)} (target >= 0.9)`);
+  if (kinds.includes('floor')) {
+    console.log(`the libraries alone (floor: the host makes the same SDK and prom-client calls, the router's telemetry off): median of the rounds' floor/off = ${ratioOf(rps.floor, rps.off).toFixed(3)}, on/floor = ${ratioOf(rps.on, rps.floor).toFixed(3)}`);
+  }
+  const figures = (of: Record<Which, number[]>): string => {
+    const parts = kinds.map((k) => `${k} ${perReq(of[k]).toFixed(0)} µs`);
+    return `${parts.join(', ')} (on/off ${(perReq(of.on) / perReq(of.off)).toFixed(3)}${kinds.includes('floor') ? `, floor/off ${(perReq(of.floor) / perReq(of.off)).toFixed(3)}` : ''})`;
+  };
+  console.log(`router CPU per request: ${figures(cpu)}`);
+  console.log(`router main thread CPU per request: ${figures(main)}`);
 
   agent.destroy();
   up.server.closeAllConnections();
@@ -177,7 +232,7 @@ async function main(): Promise<void> {
 }
 
 const serving = process.argv.indexOf('--serve');
-(serving >= 0 ? serve(process.argv[serving + 1] as 'off' | 'on', process.argv[serving + 2]!) : main()).catch((err: unknown) => {
+(serving >= 0 ? serve(process.argv[serving + 1] as Which, process.argv[serving + 2]!) : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

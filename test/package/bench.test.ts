@@ -1,5 +1,5 @@
 /**
- * `npm run bench` stays runnable: bench/stack.ts and bench/observe.ts, each run end to end on the
+ * `npm run bench` stays runnable: bench/stack.ts, bench/observe.ts and bench/observe-share.ts, each run end to end on the
  * built package (npm test builds it first) with a handful of requests. Nothing here is timed or
  * compared: the figures of so short a run mean nothing; what is checked is that each bench starts
  * its servers, loads them, and reports every figure and target it promises.
@@ -54,10 +54,20 @@ describe('the benches run end to end', () => {
     }
   });
 
-  test('bench/observe.ts: the routers with observability off and on, both loaded, the ratio printed', T, async () => {
+  test('bench/observe.ts: the routers with observability off, on, and the libraries alone (floor), all loaded, the ratios printed', T, async () => {
     const { code, output } = await runExample('bench/observe.ts', { BENCH_ROUNDS: '1', BENCH_REQUESTS: '50', BENCH_HOST: 'instrumented' }, BENCH_MS);
     assert.equal(code, 0, output);
     assert.match(output, /median of the rounds' on\/off = \d+\.\d+/);
-    assert.match(output, /router CPU per request: off \d+ µs, on \d+ µs/);
+    assert.match(output, /router CPU per request: off \d+ µs, on \d+ µs, floor \d+ µs/);
+    assert.match(output, /router main thread CPU per request: off \d+ µs, on \d+ µs, floor \d+ µs/);
+    assert.match(output, /floor\/off = \d+\.\d+, on\/floor = \d+\.\d+/, 'the floor (the libraries alone) ran in the same rounds');
   });
+
+  test('bench/observe-share.ts: off, floor and on in one process, the libraries\' and the router\'s shares printed', T, async () => {
+    const { code, output } = await runExample('bench/observe-share.ts', { BENCH_BATCHES: '1', BENCH_REQUESTS: '20' }, BENCH_MS);
+    assert.equal(code, 0, output);
+    for (const kind of ['off', 'floor', 'on']) assert.match(output, new RegExp(`${kind} +process CPU per request \\d+ µs`));
+    assert.match(output, /floor − off -?\d+\.\d µs \(the libraries\), on − floor -?\d+\.\d µs \(the router's own\)/);
+  });
+
 });
