@@ -128,8 +128,7 @@ class MetricsSubscriber {
 
   private onAttempt({ requestId, record: r }: Events['attempt:end']): void {
     const endpoint = this.inFlight.get(requestId)?.endpoint;
-    const outcome = outcomeOf(r);
-    const reason = reasonOf(r);
+    const [outcome, reason] = outcomeOf(r);
     const l = this.attemptLabels.get(`${r.provider}\n${r.requestedModel ?? ''}\n${r.model ?? ''}\n${endpoint ?? ''}\n${outcome}\n${reason}`, () => {
       const provider = this.labels.provider(r.provider);
       const model = this.labels.model(r.requestedModel ?? r.model, r.model);
@@ -174,18 +173,12 @@ class MetricsSubscriber {
   }
 }
 
-/** An attempt's outcome label. */
-function outcomeOf(r: Events['attempt:end']['record']): string {
-  if (r.skipped !== undefined) return 'skipped';
-  if (r.code === 'hedge_cancelled' || r.code === 'client_disconnected') return 'cancelled';
-  return r.errorClass !== undefined ? 'failure' : 'success';
-}
-
-/** The reason of an attempt's outcome: the skip or cancel reason, the error class; '' for a success. */
-function reasonOf(r: Events['attempt:end']['record']): string {
-  if (r.skipped !== undefined) return r.skipped;
-  if (r.code === 'hedge_cancelled' || r.code === 'client_disconnected') return r.code;
-  return r.errorClass ?? '';
+/** An attempt's outcome label and its reason (error class, skip or cancel reason; '' for a success). */
+function outcomeOf(r: Events['attempt:end']['record']): readonly [string, string] {
+  if (r.skipped !== undefined) return ['skipped', r.skipped];
+  if (r.code === 'hedge_cancelled' || r.code === 'client_disconnected') return ['cancelled', r.code];
+  if (r.errorClass !== undefined) return ['failure', r.errorClass];
+  return ['success', ''];
 }
 
 const subscribers = new WeakMap<EngineEvents, MetricsSubscriber>();

@@ -78,7 +78,7 @@ export function attachTelemetry(events: EngineEvents, settings: Pick<Settings, '
   };
   const tracerNow = (): Tracer | undefined => source.current();
   const onStart = (e: EngineEventMap['request:start']): void => {
-    const tracer = spans && source.current();
+    const tracer = spans && tracerNow();
     if (tracer === undefined) return;
     followAttempts();
     spans!.start(tracer, e);
@@ -115,7 +115,7 @@ export function attachTelemetry(events: EngineEvents, settings: Pick<Settings, '
   });
 
   return {
-    traceHeaders: (requestId, attempt) => (spans ? guard(() => spans!.traceHeaders(requestId, attempt.path, attempt.retry), undefined) : undefined),
+    traceHeaders: (requestId, attempt) => (spans ? guard((a) => spans!.traceHeaders(requestId, a.path, a.retry), attempt) : undefined),
     streamTap: (requestId) => (spans ? guard((id) => spans!.streamTap(id), requestId) : undefined),
   };
 }
