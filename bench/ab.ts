@@ -10,7 +10,7 @@
  * default 3000), BENCH_CONCURRENCY (default 32), BENCH_STREAM=1 for streamed requests.
  */
 import { startChild, type Child } from './host.js';
-import { run, streamBody } from './load.js';
+import { median, run, streamBody } from './load.js';
 import { startUpstream } from './upstream.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -18,12 +18,6 @@ const N = Number(process.env.BENCH_REQUESTS ?? 3000);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 32);
 /** BENCH_STREAM=1: streamed requests (read to their end) instead of JSON ones. */
 const PAYLOAD = process.env.BENCH_STREAM === '1' ? streamBody : undefined;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 async function start(spec: string, upstream: string): Promise<Child> {
   const [kind, dist] = spec.split('@') as [string, string | undefined];

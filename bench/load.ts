@@ -33,6 +33,13 @@ export function post(url: string, headers: Record<string, string>, payload = bod
   });
 }
 
+/** The median (the mean of the middle two of an even count). */
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
 export interface Result {
   name: string;
   p50: number;

@@ -5,7 +5,7 @@
  * machine its rounds move by more than the router's share):
  * - off: `telemetry: false`, no `metrics`;
  * - floor: off, and the host making the same OpenTelemetry SDK and prom-client calls itself
- *   (bench/floor.ts): the libraries' cost;
+ *   (bench/otel-host.ts): the libraries' cost;
  * - on: the router's spans and metrics on (its Prometheus metrics in the process's registry).
  * The host is bench/observe.ts's, with the context manager's hooks on from the start (they are
  * the process's, not one router's). Prints the process's CPU time per request of each (the load
@@ -16,43 +16,23 @@
  *                       batch, BENCH_CONCURRENCY; BENCH_DIST_BEFORE=<dist/index.js of another build>
  *                       adds a fourth router, "before": that build with its telemetry on)
  */
-import { context, metrics, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import express from 'express';
 import type http from 'node:http';
-import client from 'prom-client';
 import type { RouterOptions, createFallbackRouter as CreateFallbackRouter } from '../lib/index.js';
-import { floorTelemetry } from './floor.js';
-import { agent, listen, run } from './load.js';
+import { floorTelemetry, startOtelHost } from './otel-host.js';
+import { agent, listen, median, run } from './load.js';
 import { startUpstream } from './upstream.js';
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 30);
 const N = Number(process.env.BENCH_REQUESTS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
-const spanExporter: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
-const metricExporter: PushMetricExporter = { export: (_metrics, done) => done({ code: 0 }), forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
 type Factory = typeof CreateFallbackRouter;
 const load = async (path: string): Promise<Factory> => ((await import(path)) as { createFallbackRouter: Factory }).createFallbackRouter;
 
 async function main(): Promise<void> {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  context.with(context.active().setValue(Symbol('bench'), true), () => undefined);
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spanExporter)] });
-  trace.setGlobalTracerProvider(tracerProvider);
-  const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] });
-  metrics.setGlobalMeterProvider(meterProvider);
-  const registry = new client.Registry();
-  setInterval(() => void registry.metrics(), 1000).unref();
+  const host = startOtelHost({ hooks: true });
+  const { tracerProvider, meterProvider, registry } = host;
 
   const up = await startUpstream();
   const current = await load(process.env.BENCH_DIST ?? '../dist/index.js');
@@ -99,7 +79,7 @@ async function main(): Promise<void> {
   }
   up.server.closeAllConnections();
   up.server.close();
-  await Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]);
+  await host.shutdown();
   process.exit(0);
 }
 

@@ -37,15 +37,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { context, metrics, SpanKind, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import express from 'express';
-import client from 'prom-client';
 import type { RouterOptions, createFallbackRouter as CreateFallbackRouter } from '../lib/index.js';
-import { floorTelemetry } from './floor.js';
-import { agent, listen, run } from './load.js';
+import { floorTelemetry, startOtelHost } from './otel-host.js';
+import { agent, listen, median, run } from './load.js';
 import { startUpstream } from './upstream.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
@@ -60,52 +56,28 @@ const HOSTS: Readonly<Record<string, string>> = {
 /** The router processes: telemetry off, on, and off with the host making the same library calls (the floor). */
 type Which = 'off' | 'on' | 'floor';
 
-/** Exporters that drop everything, as fast as an exporter can be: the cost measured is ours and the SDK's. */
-const spanExporter: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
-const metricExporter: PushMetricExporter = {
-  export: (_metrics, done) => done({ code: 0 }),
-  forceFlush: () => Promise.resolve(),
-  shutdown: () => Promise.resolve(),
-};
-
 /** A router in this process (the child's side): prints its URL, answers GET /cpu with its CPU time. */
 async function serve(which: Which, upstreamURL: string): Promise<void> {
-  let providers: { shutdown(): Promise<void> }[] = [];
-  let registry: client.Registry | undefined;
-  let hostTracer: ReturnType<BasicTracerProvider['getTracer']> | undefined;
-  let tracerProvider: BasicTracerProvider | undefined;
-  let meterProvider: MeterProvider | undefined;
-  // The host is the same in both processes (the SDK registered as a host would): what differs is
+  // The host is the same in every process (the SDK registered as a host would): what differs is
   // only whether the router's telemetry and metrics are on, so the difference is their cost.
-  {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    // BENCH_HOST=hooks: the context manager's async hooks on from the start in every process (one
-    // `context.with`, as the SDK's exporters make at their first export), and nothing else.
-    if (process.env.BENCH_HOST === 'hooks') context.with(context.active().setValue(Symbol('bench'), true), () => undefined);
-    tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spanExporter)] });
-    if (ON !== 'metrics') trace.setGlobalTracerProvider(tracerProvider);
-    meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] });
-    if (ON !== 'spans') metrics.setGlobalMeterProvider(meterProvider);
-    providers = [tracerProvider, meterProvider];
-    hostTracer = tracerProvider.getTracer('bench-host-http');
-    registry = new client.Registry();
-    const scrape = registry;
-    setInterval(() => void scrape.metrics(), 1000).unref();
-  }
+  // BENCH_HOST=hooks: the context manager's async hooks on from the start, and nothing else.
+  const host = startOtelHost({ spans: ON !== 'metrics', metrics: ON !== 'spans', hooks: process.env.BENCH_HOST === 'hooks' });
+  const { registry } = host;
   const base: RouterOptions = {
     providers: { openai: { apiKey: 'sk-bench', baseURL: upstreamURL } },
     pricing: { 'gpt-4o': { input: 2.5, output: 10 } },
     logger: { warn: () => undefined, error: console.error },
   };
   const options: RouterOptions =
-    which !== 'on' ? { ...base, telemetry: false } : { ...base, telemetry: true, ...(ON !== 'spans' && registry ? { metrics: { registry, modelLabels: ['gpt-4o'] } } : {}) };
+    which !== 'on' ? { ...base, telemetry: false } : { ...base, telemetry: true, ...(ON !== 'spans' ? { metrics: { registry, modelLabels: ['gpt-4o'] } } : {}) };
   // The router as it ships (dist/, `npm run build` first), as bench/stack.ts measures it; BENCH_DIST names another build.
   const { createFallbackRouter } = (await import(process.env.BENCH_DIST ?? '../dist/index.js')) as { createFallbackRouter: typeof CreateFallbackRouter };
   const app = express();
   if (process.env.BENCH_HOST === 'instrumented') {
-    // What an HTTP server instrumentation does per request, in both processes alike.
+    const hostTracer = host.tracerProvider.getTracer('bench-host-http');
+    // What an HTTP server instrumentation does per request, in every process alike.
     app.use((req, res, next) => {
-      const span = hostTracer!.startSpan(`${req.method} ${req.path}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path } });
+      const span = hostTracer.startSpan(`${req.method} ${req.path}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path } });
       res.once('finish', () => {
         span.setAttribute('http.response.status_code', res.statusCode);
         span.end();
@@ -113,7 +85,7 @@ async function serve(which: Which, upstreamURL: string): Promise<void> {
       context.with(trace.setSpan(context.active(), span), next);
     });
   }
-  if (which === 'floor') app.use(floorTelemetry(tracerProvider!, meterProvider!, registry!));
+  if (which === 'floor') app.use(floorTelemetry(host.tracerProvider, host.meterProvider, registry));
   app.get('/cpu', (_req, res) => {
     const { user, system } = process.cpuUsage();
     res.json({ cpuMicros: user + system, mainMicros: mainThreadMicros() });
@@ -122,7 +94,7 @@ async function serve(which: Which, upstreamURL: string): Promise<void> {
   const s = await listen(app as unknown as http.RequestListener);
   console.log(`URL ${s.url}`);
   process.on('SIGTERM', () => {
-    void Promise.all(providers.map((p) => p.shutdown())).finally(() => process.exit(0));
+    void host.shutdown().finally(() => process.exit(0));
   });
 }
 
@@ -163,12 +135,6 @@ async function cpuOf(url: string): Promise<{ cpuMicros: number; mainMicros: numb
   const res = await fetch(`${url}/cpu`);
   return (await res.json()) as { cpuMicros: number; mainMicros: number };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 async function main(): Promise<void> {
   const up = await startUpstream();

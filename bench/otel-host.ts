@@ -1,12 +1,57 @@
 /**
- * What the OpenTelemetry SDK and prom-client cost for the router's telemetry, without the router:
- * bench/observe.ts and bench/observe-share.ts run it beside a router whose telemetry is off.
+ * The host of the observability benches (bench/observe.ts, bench/observe-share.ts): the
+ * OpenTelemetry SDK registered as a service would register it, a prom-client registry scraped every
+ * second, and the floor: what the SDK and prom-client cost for the router's telemetry without the
+ * router.
  */
-import { context, SpanKind, trace } from '@opentelemetry/api';
-import type { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { context, metrics, SpanKind, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type express from 'express';
 import client from 'prom-client';
+
+/** Exporters that drop everything, as fast as an exporter can be: the cost measured is ours and the SDK's. */
+const spanExporter: SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: () => Promise.resolve() };
+const metricExporter: PushMetricExporter = {
+  export: (_metrics, done) => done({ code: 0 }),
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+};
+
+export interface OtelHost {
+  readonly tracerProvider: BasicTracerProvider;
+  readonly meterProvider: MeterProvider;
+  /** Scraped every second, as a Prometheus server would. */
+  readonly registry: client.Registry;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Registers the SDK globally, as a host would: an AsyncLocalStorage context manager, a
+ * BasicTracerProvider with a BatchSpanProcessor (unless `spans` is false), a MeterProvider with a
+ * PeriodicExportingMetricReader every second (unless `metrics` is false), both exporting to
+ * no-op exporters. `hooks`: the context manager's async hooks on from the start (one
+ * `context.with`, as the SDK's exporters make at their first export).
+ */
+export function startOtelHost(options: { readonly spans?: boolean; readonly metrics?: boolean; readonly hooks?: boolean } = {}): OtelHost {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  if (options.hooks) context.with(context.active().setValue(Symbol('bench'), true), () => undefined);
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(spanExporter)] });
+  if (options.spans !== false) trace.setGlobalTracerProvider(tracerProvider);
+  const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 1000 })] });
+  if (options.metrics !== false) metrics.setGlobalMeterProvider(meterProvider);
+  const registry = new client.Registry();
+  setInterval(() => void registry.metrics(), 1000).unref();
+  return {
+    tracerProvider,
+    meterProvider,
+    registry,
+    shutdown: async () => {
+      await Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]);
+    },
+  };
+}
 
 /**
  * The floor of the observability benches: beside a router with its telemetry off, a host middleware that makes,
